@@ -1,0 +1,100 @@
+"""The `parley` command: serve, migrate, and what operators need."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+
+from app.errors import ParleyError
+from app.settings import Settings
+
+cli = typer.Typer(help="Parley: self-hosted instant messaging.", no_args_is_help=True, add_completion=False)
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as error:
+        problems = "; ".join(
+            f"PARLEY_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" if e["loc"] else e["msg"]
+            for e in error.errors(include_url=False)
+        )
+        typer.echo(f"error: bad configuration: {problems}", err=True)
+        raise typer.Exit(2) from error
+
+
+@cli.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes (need a shared store and bus).")] = 1,
+) -> None:
+    """Serve the API, the WebSocket gateway and the web client."""
+    import uvicorn
+
+    settings = load_settings()
+    if workers > 1 and settings.bus_url.startswith("memory"):
+        typer.echo("error: --workers > 1 needs PARLEY_BUS_URL=redis://... so workers share events", err=True)
+        raise typer.Exit(2)
+    uvicorn.run(
+        "app.main:serve_app", factory=True, host=host, port=port, workers=workers,
+        ws="websockets-sansio", ws_max_size=max(1 << 20, 4 * settings.max_frame_bytes),
+        ws_ping_interval=settings.heartbeat_seconds, ws_ping_timeout=settings.heartbeat_seconds,
+        log_config=None, access_log=False, lifespan="on", timeout_graceful_shutdown=10,
+    )  # fmt: skip
+
+
+@cli.command()
+def migrate() -> None:
+    """Bring the database schema up to date (safe to run again)."""
+    from app.store.migrate import upgrade
+
+    settings = load_settings()
+    upgrade(settings.database_url)
+    typer.echo(f"migrated {_redacted(settings.database_url)} to the latest schema")
+
+
+@cli.command("create-user")
+def create_user(
+    username: str,
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
+    display_name: Annotated[str | None, typer.Option(help="Shown name; defaults to the username.")] = None,
+) -> None:
+    """Create an account (for closed deployments where registration is not public)."""
+    from app.accounts import Accounts
+    from app.store import open_store
+
+    settings = load_settings()
+
+    async def run() -> str:
+        store = open_store(settings)
+        try:
+            accounts = Accounts(store=store, secret_key=settings.secret_key,
+                                token_ttl_seconds=settings.token_ttl_seconds)  # fmt: skip
+            user, _ = await accounts.register(username=username, password=password, display_name=display_name)
+            return user.username
+        finally:
+            await store.close()
+
+    try:
+        typer.echo(f"created user {asyncio.run(run())}")
+    except ParleyError as error:
+        typer.echo(f"error: {error.detail}", err=True)
+        raise typer.Exit(1) from error
+
+
+def _redacted(url: str) -> str:
+    from sqlalchemy import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def main() -> None:
+    try:
+        cli()
+    except KeyboardInterrupt:
+        sys.exit(130)

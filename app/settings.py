@@ -1,0 +1,49 @@
+"""Settings from the environment (`PARLEY_*`); nothing is read at import time."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET_KEY = "parley-dev-secret-change-me-0123456789abcdef"
+
+
+class Settings(BaseSettings):
+    """Every knob of a Parley node. See README.md for the full table."""
+
+    model_config = SettingsConfigDict(env_prefix="PARLEY_", extra="ignore")
+
+    env: Literal["dev", "production"] = "dev"
+    secret_key: str = DEV_SECRET_KEY
+    token_ttl_seconds: int = Field(default=7 * 24 * 3600, gt=0)
+
+    database_url: str = "sqlite+aiosqlite:///./parley.db"
+    database_replica_url: str | None = None
+    database_pool_size: int = Field(default=10, gt=0)
+    bus_url: str = "memory://"
+
+    max_body_bytes: int = Field(default=4000, gt=0)
+    max_frame_bytes: int = Field(default=16384, gt=0)
+    messages_per_second: float = Field(default=10.0, gt=0)
+    message_burst: int = Field(default=20, gt=0)
+    send_queue_size: int = Field(default=256, gt=0)
+    heartbeat_seconds: float = Field(default=20.0, gt=0)
+
+    log_level: str = "INFO"
+    log_json: bool = True
+    node_id: str | None = None
+
+    @model_validator(mode="after")
+    def _refuse_weak_secret(self) -> Settings:
+        if self.env == "production":
+            if self.secret_key == DEV_SECRET_KEY:
+                raise ValueError(
+                    "PARLEY_SECRET_KEY is the development default; set a random secret of 32+ characters "
+                    "(for example `python -c 'import secrets; print(secrets.token_urlsafe(48))'`) "
+                    "before running with PARLEY_ENV=production"
+                )
+            if len(self.secret_key) < 32:
+                raise ValueError("PARLEY_SECRET_KEY must be at least 32 characters in production")
+        return self

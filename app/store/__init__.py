@@ -1,0 +1,22 @@
+"""Store backends, chosen by the scheme of `PARLEY_DATABASE_URL`."""
+
+from __future__ import annotations
+
+from app.settings import Settings
+from app.store.base import Store
+from app.store.sql import SqlStore
+
+SQL_SCHEMES = ("sqlite", "postgresql", "mysql", "mariadb")
+
+
+def open_store(settings: Settings) -> Store:
+    scheme = settings.database_url.split(":", 1)[0].split("+", 1)[0]
+    if scheme in SQL_SCHEMES:
+        return SqlStore.from_url(settings.database_url, pool_size=settings.database_pool_size)
+    raise ValueError(
+        f"PARLEY_DATABASE_URL scheme {scheme!r} is not supported; use one of: "
+        "sqlite+aiosqlite://, postgresql+asyncpg://, mysql+asyncmy://"
+    )
+
+
+__all__ = ["Store", "open_store"]
