@@ -23,6 +23,7 @@ class Settings(BaseSettings):
     database_replica_url: str | None = None
     database_pool_size: int = Field(default=10, gt=0)
     bus_url: str = "memory://"
+    bus_prefix: str = Field(default="parley", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
 
     max_body_bytes: int = Field(default=4000, gt=0)
     max_frame_bytes: int = Field(default=16384, gt=0)

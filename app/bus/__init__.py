@@ -14,7 +14,9 @@ def open_bus(settings: Settings, *, node_id: str) -> Bus:
     if scheme in ("redis", "rediss"):
         from app.bus.redis import RedisBus
 
-        return RedisBus(settings.bus_url, node_id=node_id, liveness_seconds=settings.heartbeat_seconds)
+        return RedisBus(
+            settings.bus_url, node_id=node_id, prefix=settings.bus_prefix, liveness_seconds=settings.heartbeat_seconds
+        )
     raise ValueError(f"PARLEY_BUS_URL scheme {scheme!r} is not supported; use memory:// or redis://")
 
 

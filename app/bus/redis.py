@@ -21,11 +21,10 @@ from app.errors import Unavailable
 
 log = logging.getLogger(__name__)
 
-CHANNEL = "parley:events"
 SEP = "\x00"  # never inside a JSON text: control characters are escaped there
 
-# Presence: hash parley:presence:<user> maps node id -> 1 while that node holds a connection for the user;
-# a node counts only while its liveness key parley:node:<id> exists, so a dead node lapses by itself.
+# Presence: hash <prefix>:presence:<user> maps node id -> 1 while that node holds a connection for the user;
+# a node counts only while its liveness key <prefix>:node:<id> exists, so a dead node lapses by itself.
 _COUNT_LIVE = """
 if tonumber(ARGV[2]) > 0 then redis.call('HSET', KEYS[1], ARGV[1], 1) else redis.call('HDEL', KEYS[1], ARGV[1]) end
 local total = 0
@@ -58,8 +57,10 @@ def decode(data: str) -> Event:
 
 
 class RedisBus:
-    def __init__(self, url: str, *, node_id: str, liveness_seconds: float = 15.0) -> None:
+    def __init__(self, url: str, *, node_id: str, prefix: str = "parley", liveness_seconds: float = 15.0) -> None:
         self.node_id = node_id
+        self._prefix = prefix
+        self._channel = f"{prefix}:events"
         self._redis = aioredis.from_url(url, decode_responses=True, health_check_interval=10)
         self._liveness = liveness_seconds
         self._deliver: Deliver | None = None
@@ -69,7 +70,10 @@ class RedisBus:
         self._any_live = self._redis.register_script(_ANY_LIVE)
 
     def _node_key(self, node: str = "") -> str:
-        return f"parley:node:{node}"
+        return f"{self._prefix}:node:{node}"
+
+    def _presence_key(self, user_id: str) -> str:
+        return f"{self._prefix}:presence:{user_id}"
 
     async def start(self, deliver: Deliver) -> None:
         self._deliver = deliver
@@ -86,7 +90,7 @@ class RedisBus:
         while True:
             pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
             try:
-                await pubsub.subscribe(CHANNEL)
+                await pubsub.subscribe(self._channel)
                 subscribed.set()
                 backoff = 0.1
                 async for message in pubsub.listen():
@@ -112,7 +116,7 @@ class RedisBus:
                     # Redis restarted (or our key lapsed): announce every user we still hold again.
                     async with self._redis.pipeline(transaction=False) as pipe:
                         for user_id in self._local_users:
-                            pipe.hset(f"parley:presence:{user_id}", self.node_id, 1)
+                            pipe.hset(self._presence_key(user_id), self.node_id, 1)
                         await pipe.execute()
             except (RedisError, OSError) as error:
                 log.warning("bus heartbeat failed: %s", error)
@@ -124,14 +128,14 @@ class RedisBus:
         if self._deliver is not None:
             self._deliver(event)
         try:
-            await self._redis.publish(CHANNEL, encode(event))
+            await self._redis.publish(self._channel, encode(event))
         except (RedisError, OSError) as error:
             raise Unavailable(f"bus unavailable: {error}") from error
 
     async def _count(self, user_id: str, delta: int) -> int:
         try:
             total = await self._count_live(
-                keys=[f"parley:presence:{user_id}"], args=[self.node_id, delta, self._node_key()]
+                keys=[self._presence_key(user_id)], args=[self.node_id, delta, self._node_key()]
             )
         except (RedisError, OSError) as error:
             raise Unavailable(f"bus unavailable: {error}") from error
@@ -150,7 +154,7 @@ class RedisBus:
         if not ids:
             return set()
         try:
-            flags = await self._any_live(keys=[f"parley:presence:{u}" for u in ids], args=[self._node_key()])
+            flags = await self._any_live(keys=[self._presence_key(u) for u in ids], args=[self._node_key()])
         except (RedisError, OSError) as error:
             raise Unavailable(f"bus unavailable: {error}") from error
         return {user_id for user_id, flag in zip(ids, flags, strict=True) if flag}
@@ -170,7 +174,7 @@ class RedisBus:
         with contextlib.suppress(RedisError, OSError):
             async with self._redis.pipeline(transaction=False) as pipe:
                 for user_id in self._local_users:
-                    pipe.hdel(f"parley:presence:{user_id}", self.node_id)
+                    pipe.hdel(self._presence_key(user_id), self.node_id)
                 pipe.delete(self._node_key(self.node_id))
                 await pipe.execute()
         await self._redis.aclose()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 metadata = sa.MetaData()
+# On MySQL/MariaDB: full Unicode, and binary collation so ids and client_msg_id compare exactly.
+MYSQL_OPTIONS = {"mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_bin", "mysql_engine": "InnoDB"}
 
 # Times are epoch milliseconds: one portable type on SQLite, PostgreSQL and MariaDB.
 users = sa.Table(
@@ -15,6 +17,7 @@ users = sa.Table(
     sa.Column("display_name", sa.String(64), nullable=False),
     sa.Column("password_hash", sa.String(255), nullable=False),
     sa.Column("created_at", sa.BigInteger, nullable=False),
+    **MYSQL_OPTIONS,
 )
 
 rooms = sa.Table(
@@ -30,6 +33,7 @@ rooms = sa.Table(
     sa.Column("epoch", sa.Integer, nullable=False, server_default="1"),
     # Set by the same statement that allocates a seq, so room lists sort by activity for free.
     sa.Column("last_message_at", sa.BigInteger),
+    **MYSQL_OPTIONS,
 )
 
 members = sa.Table(
@@ -41,6 +45,7 @@ members = sa.Table(
     sa.Column("read_seq", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("joined_at", sa.BigInteger, nullable=False),
     sa.Index("ix_members_user_id", "user_id"),
+    **MYSQL_OPTIONS,
 )
 
 messages = sa.Table(
@@ -57,4 +62,5 @@ messages = sa.Table(
     sa.Column("deleted", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.UniqueConstraint("room_id", "seq", name="uq_messages_room_seq"),
     sa.UniqueConstraint("room_id", "sender_id", "client_msg_id", name="uq_messages_idempotency"),
+    **MYSQL_OPTIONS,
 )

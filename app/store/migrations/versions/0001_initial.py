@@ -10,6 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+MYSQL_OPTIONS = {"mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_bin", "mysql_engine": "InnoDB"}
+
 revision = "0001"
 down_revision = None
 branch_labels = None
@@ -24,6 +26,7 @@ def upgrade() -> None:
         sa.Column("display_name", sa.String(64), nullable=False),
         sa.Column("password_hash", sa.String(255), nullable=False),
         sa.Column("created_at", sa.BigInteger, nullable=False),
+        **MYSQL_OPTIONS,
     )
     op.create_table(
         "rooms",
@@ -35,6 +38,7 @@ def upgrade() -> None:
         sa.Column("last_seq", sa.BigInteger, nullable=False, server_default="0"),
         sa.Column("epoch", sa.Integer, nullable=False, server_default="1"),
         sa.Column("last_message_at", sa.BigInteger),
+        **MYSQL_OPTIONS,
     )
     op.create_table(
         "members",
@@ -43,6 +47,7 @@ def upgrade() -> None:
         sa.Column("role", sa.String(16), nullable=False),
         sa.Column("read_seq", sa.BigInteger, nullable=False, server_default="0"),
         sa.Column("joined_at", sa.BigInteger, nullable=False),
+        **MYSQL_OPTIONS,
     )
     op.create_index("ix_members_user_id", "members", ["user_id"])
     op.create_table(
@@ -58,6 +63,7 @@ def upgrade() -> None:
         sa.Column("deleted", sa.Boolean, nullable=False, server_default=sa.false()),
         sa.UniqueConstraint("room_id", "seq", name="uq_messages_room_seq"),
         sa.UniqueConstraint("room_id", "sender_id", "client_msg_id", name="uq_messages_idempotency"),
+        **MYSQL_OPTIONS,
     )
 
 

@@ -1,0 +1,87 @@
+"""Shared fixtures: a fresh store on every backend, a bus pair on every backend, real server processes."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from app.bus.memory import MemoryBus
+from app.store.sql import SqlStore
+from tests.support import databases
+from tests.support.servers import ServerProcess, migrate
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+STORE_BACKENDS = ["sqlite", "postgresql", "mariadb"]
+
+
+@pytest.fixture(scope="session")
+def postgres_template() -> Iterator[None]:
+    databases.prepare_postgres_template()
+    yield
+    databases.drop_all_postgres()
+
+
+async def store_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """A migrated, empty database of `backend` for this test alone."""
+    if backend == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'parley.db'}"
+        migrate({"PARLEY_DATABASE_URL": url})
+        return url
+    if backend == "postgresql":
+        request.getfixturevalue("postgres_template")
+        return await databases.new_postgres()
+    return await databases.new_mysql()
+
+
+@pytest.fixture(params=STORE_BACKENDS)
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[SqlStore]:
+    url = await store_url(request.param, tmp_path, request)
+    sql_store = SqlStore.from_url(url, pool_size=20)
+    yield sql_store
+    await sql_store.close()
+    if request.param == "mariadb":
+        await databases.drop_mysql(url)
+
+
+def bus_prefix() -> str:
+    return f"parley-test-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def bus_factory(request: pytest.FixtureRequest) -> AsyncIterator[object]:
+    """Makes buses that share one deployment: one MemoryBus (one process), or Redis buses per node."""
+    made: list[object] = []
+    prefix = bus_prefix()
+    shared = MemoryBus("local")
+
+    def make(node_id: str) -> object:
+        if request.param == "memory":
+            return shared
+        from app.bus.redis import RedisBus
+
+        bus = RedisBus(REDIS_URL, node_id=node_id, prefix=prefix, liveness_seconds=3)
+        made.append(bus)
+        return bus
+
+    make.backend = request.param  # type: ignore[attr-defined]
+    yield make
+    for bus in made:
+        await bus.close()  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def parley_server(tmp_path: Path) -> Iterator[ServerProcess]:
+    """One real `parley serve` process on SQLite and the in-memory bus."""
+    env = {
+        "PARLEY_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'parley.db'}",
+        "PARLEY_BUS_URL": "memory://",
+        "PARLEY_ENV": "dev",
+        "PARLEY_LOG_LEVEL": "WARNING",
+    }
+    migrate(env)
+    server = ServerProcess(env=env, log_path=tmp_path / "server.log").start()
+    yield server
+    server.stop()
