@@ -52,14 +52,13 @@ def bus_prefix() -> str:
 
 @pytest.fixture(params=["memory", "redis"])
 async def bus_factory(request: pytest.FixtureRequest) -> AsyncIterator[object]:
-    """Makes buses that share one deployment: one MemoryBus (one process), or Redis buses per node."""
+    """Makes the buses of one deployment, one per node id (the in-memory bus has one node only)."""
     made: list[object] = []
     prefix = bus_prefix()
-    shared = MemoryBus("local")
 
     def make(node_id: str) -> object:
         if request.param == "memory":
-            return shared
+            return MemoryBus(node_id)
         from app.bus.redis import RedisBus
 
         bus = RedisBus(REDIS_URL, node_id=node_id, prefix=prefix, liveness_seconds=3)
