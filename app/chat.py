@@ -39,9 +39,7 @@ OnStored = Callable[[Message], None]
 
 
 class Chat:
-    def __init__(
-        self, *, store: Store, bus: Bus, metrics: Metrics, max_body_bytes: int, limiter: TokenBucket
-    ) -> None:
+    def __init__(self, *, store: Store, bus: Bus, metrics: Metrics, max_body_bytes: int, limiter: TokenBucket) -> None:
         self.store = store
         self.bus = bus
         self.metrics = metrics

@@ -41,11 +41,20 @@ def serve(
         typer.echo("error: --workers > 1 needs PARLEY_BUS_URL=redis://... so workers share events", err=True)
         raise typer.Exit(2)
     uvicorn.run(
-        "app.main:serve_app", factory=True, host=host, port=port, workers=workers,
-        ws="websockets-sansio", ws_max_size=max(1 << 20, 4 * settings.max_frame_bytes),
-        ws_ping_interval=settings.heartbeat_seconds, ws_ping_timeout=settings.heartbeat_seconds,
-        log_config=None, access_log=False, lifespan="on", timeout_graceful_shutdown=10,
-    )  # fmt: skip
+        "app.main:serve_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        ws="websockets-sansio",
+        ws_max_size=max(1 << 20, 4 * settings.max_frame_bytes),
+        ws_ping_interval=settings.heartbeat_seconds,
+        ws_ping_timeout=settings.heartbeat_seconds,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=10,
+    )
 
 
 @cli.command()
@@ -73,8 +82,9 @@ def create_user(
     async def run() -> str:
         store = open_store(settings)
         try:
-            accounts = Accounts(store=store, secret_key=settings.secret_key,
-                                token_ttl_seconds=settings.token_ttl_seconds)  # fmt: skip
+            accounts = Accounts(
+                store=store, secret_key=settings.secret_key, token_ttl_seconds=settings.token_ttl_seconds
+            )
             user, _ = await accounts.register(username=username, password=password, display_name=display_name)
             return user.username
         finally:

@@ -127,7 +127,9 @@ class Message:
 def normalise_username(username: str) -> str:
     name = username.strip().lower()
     if not USERNAME_RE.match(name):
-        raise Invalid("username must be 2-32 characters: letters, digits, '_', '.', '-', starting with a letter or digit")
+        raise Invalid(
+            "username must be 2-32 characters: letters, digits, '_', '.', '-', starting with a letter or digit"
+        )
     return name
 
 

@@ -117,13 +117,22 @@ class FrameHandler:
         match frame:
             case SendFrame():
                 await self.chat.send(
-                    self.user, room_id=frame.room_id, client_msg_id=frame.client_msg_id, body=frame.body,
+                    self.user,
+                    room_id=frame.room_id,
+                    client_msg_id=frame.client_msg_id,
+                    body=frame.body,
                     on_stored=lambda message: self.reply({"type": "ack", "id": frame.id, "message": message.public()}),
-                )  # fmt: skip
+                )
             case SyncFrame():
                 page = await self.chat.sync(self.user, dict(frame.rooms))
-                self.reply({"type": "sync", "id": frame.id, "messages": [m.public() for m in page.messages],
-                            "has_more": page.has_more})  # fmt: skip
+                self.reply(
+                    {
+                        "type": "sync",
+                        "id": frame.id,
+                        "messages": [m.public() for m in page.messages],
+                        "has_more": page.has_more,
+                    }
+                )
             case ReadFrame():
                 await self.chat.mark_read(self.user, room_id=frame.room_id, seq=frame.seq)
             case TypingFrame():

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
@@ -49,7 +50,7 @@ def configure(*, level: str = "INFO", json: bool = True) -> None:
     logging.getLogger("uvicorn.access").disabled = True
 
 
-def _drop_color(_logger: Any, _method: str, event: dict[str, Any]) -> dict[str, Any]:
+def _drop_color(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     event.pop("color_message", None)  # uvicorn's terminal-coloured duplicate of the message
     return event
 
@@ -85,9 +86,13 @@ class RequestContext:
                 await self.app(scope, receive, send_with_id)
             finally:
                 access_log.info(
-                    "request", kind=scope["type"], method=scope.get("method", "WS"), path=scope["path"],
-                    status=status_code, ms=round((time.perf_counter() - started) * 1000, 1),
-                )  # fmt: skip
+                    "request",
+                    kind=scope["type"],
+                    method=scope.get("method", "WS"),
+                    path=scope["path"],
+                    status=status_code,
+                    ms=round((time.perf_counter() - started) * 1000, 1),
+                )
 
 
 class BodyLimit:
@@ -122,8 +127,7 @@ class BodyLimit:
 
     async def _refuse(self, send: Send) -> None:
         body = dumps(error_body("payload_too_large", f"request bodies are limited to {self.max_bytes} bytes"))
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json")]})  # fmt: skip
+        await send({"type": "http.response.start", "status": 413, "headers": [(b"content-type", b"application/json")]})
         await send({"type": "http.response.body", "body": body.encode()})
 
 

@@ -24,9 +24,18 @@ from app.settings import Settings
 log = logging.getLogger(__name__)
 WEB = Path(__file__).parent / "web"
 # HTTP statuses FastAPI raises itself (unknown route, wrong method...), as protocol codes.
-_STATUS_CODES = {400: "invalid_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-                 405: "invalid_request", 409: "conflict", 413: "payload_too_large", 422: "invalid_request",
-                 429: "rate_limited", 503: "unavailable"}  # fmt: skip
+_STATUS_CODES = {
+    400: "invalid_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "invalid_request",
+    409: "conflict",
+    413: "payload_too_large",
+    422: "invalid_request",
+    429: "rate_limited",
+    503: "unavailable",
+}
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -40,8 +49,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             await app.state.services.stop()
 
-    app = FastAPI(title="Parley", version=__version__, lifespan=lifespan, docs_url="/api/docs",
-                  openapi_url="/api/openapi.json", redoc_url=None)  # fmt: skip
+    app = FastAPI(
+        title="Parley",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url="/api/docs",
+        openapi_url="/api/openapi.json",
+        redoc_url=None,
+    )
     for router in (accounts.router, rooms.router, messages.router):
         app.include_router(router, prefix="/api/v1")
     app.include_router(ops.router)
@@ -80,8 +95,9 @@ def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, error: HTTPException) -> JSONResponse:
         code = _STATUS_CODES.get(error.status_code, "invalid_request")
-        return JSONResponse(error_body(code, str(error.detail)), status_code=error.status_code,
-                            headers=getattr(error, "headers", None))  # fmt: skip
+        return JSONResponse(
+            error_body(code, str(error.detail)), status_code=error.status_code, headers=getattr(error, "headers", None)
+        )
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> JSONResponse:

@@ -14,10 +14,11 @@ class Metrics:
             "parley_messages_delivered", "Message frames queued to connections", registry=self.registry
         )
         self.fanout_seconds = Histogram(
-            "parley_fanout_seconds", "From a message stored to its frame queued on a connection of this node",
+            "parley_fanout_seconds",
+            "From a message stored to its frame queued on a connection of this node",
             buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
             registry=self.registry,
-        )  # fmt: skip
+        )
         self.errors = Counter("parley_errors", "Errors answered, by protocol code", ["code"], registry=self.registry)
         self.slow_consumers = Counter(
             "parley_slow_consumers", "Connections closed because their send queue filled", registry=self.registry

@@ -81,11 +81,11 @@ class PingFrame(Body):
     id: RequestId = None
 
 
-ClientFrame = Annotated[
-    SendFrame | SyncFrame | ReadFrame | TypingFrame | PingFrame, Field(discriminator="type")
-]
+ClientFrame = Annotated[SendFrame | SyncFrame | ReadFrame | TypingFrame | PingFrame, Field(discriminator="type")]
 FRAME_TYPES = ("send", "sync", "read", "typing", "ping")
-client_frame = TypeAdapter(ClientFrame)
+client_frame: TypeAdapter[SendFrame | SyncFrame | ReadFrame | TypingFrame | PingFrame] = TypeAdapter(
+    ClientFrame  # type: ignore[arg-type]
+)
 
 
 def describe(error: ValidationError) -> str:

@@ -37,12 +37,16 @@ class Services:
         await bus.start(hub.deliver)
         limiter = TokenBucket(rate=settings.messages_per_second, burst=settings.message_burst)
         return cls(
-            settings=settings, store=store, bus=bus, metrics=metrics, hub=hub,
-            accounts=Accounts(store=store, secret_key=settings.secret_key,
-                              token_ttl_seconds=settings.token_ttl_seconds),
-            chat=Chat(store=store, bus=bus, metrics=metrics, max_body_bytes=settings.max_body_bytes,
-                      limiter=limiter),
-        )  # fmt: skip
+            settings=settings,
+            store=store,
+            bus=bus,
+            metrics=metrics,
+            hub=hub,
+            accounts=Accounts(
+                store=store, secret_key=settings.secret_key, token_ttl_seconds=settings.token_ttl_seconds
+            ),
+            chat=Chat(store=store, bus=bus, metrics=metrics, max_body_bytes=settings.max_body_bytes, limiter=limiter),
+        )
 
     async def stop(self) -> None:
         await self.hub.close_all()

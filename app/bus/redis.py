@@ -52,8 +52,9 @@ def encode(event: Event) -> str:
 
 def decode(data: str) -> Event:
     origin, sent_at, kind, users, frame = data.split(SEP, 4)
-    return Event(user_ids=tuple(users.split(",")) if users else (), frame=frame, origin=origin,
-                 sent_at=float(sent_at), kind=kind)  # fmt: skip
+    return Event(
+        user_ids=tuple(users.split(",")) if users else (), frame=frame, origin=origin, sent_at=float(sent_at), kind=kind
+    )
 
 
 class RedisBus:
@@ -101,7 +102,7 @@ class RedisBus:
                 backoff = min(backoff * 2, 5.0)
             finally:
                 with contextlib.suppress(RedisError, OSError):
-                    await pubsub.aclose()
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]
 
     def _on_message(self, data: str) -> None:
         event = decode(data)
@@ -116,15 +117,16 @@ class RedisBus:
                     # Redis restarted (or our key lapsed): announce every user we still hold again.
                     async with self._redis.pipeline(transaction=False) as pipe:
                         for user_id in self._local_users:
-                            pipe.hset(self._presence_key(user_id), self.node_id, 1)
+                            pipe.hset(self._presence_key(user_id), self.node_id, "1")
                         await pipe.execute()
             except (RedisError, OSError) as error:
                 log.warning("bus heartbeat failed: %s", error)
             await asyncio.sleep(self._liveness / 3)
 
     async def publish(self, event: Event) -> None:
-        event = Event(user_ids=event.user_ids, frame=event.frame, origin=self.node_id, sent_at=event.sent_at,
-                      kind=event.kind)  # fmt: skip
+        event = Event(
+            user_ids=event.user_ids, frame=event.frame, origin=self.node_id, sent_at=event.sent_at, kind=event.kind
+        )
         if self._deliver is not None:
             self._deliver(event)
         try:
@@ -161,7 +163,7 @@ class RedisBus:
 
     async def ping(self) -> None:
         try:
-            await self._redis.ping()
+            await self._redis.ping()  # type: ignore[misc]
         except (RedisError, OSError) as error:
             raise Unavailable(f"bus unavailable: {error}") from error
 

@@ -79,9 +79,7 @@ class Store(Protocol):
     async def get_message(self, room_id: str, seq: int) -> Message:
         """`NotFound` if there is no such seq in the room."""
 
-    async def messages(
-        self, room_id: str, *, after_seq: int | None, before_seq: int | None, limit: int
-    ) -> Page:
+    async def messages(self, room_id: str, *, after_seq: int | None, before_seq: int | None, limit: int) -> Page:
         """Ascending seq. `after_seq`: the next `limit` after it; `before_seq`: the `limit` just before it;
         neither: the latest `limit`. `has_more` says whether more lie in the direction asked."""
 

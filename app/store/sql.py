@@ -18,9 +18,16 @@ from app.store.base import Credentials, Page, RoomView
 from app.store.tables import members, messages, rooms, users
 
 _MESSAGE_COLUMNS = (
-    messages.c.id, messages.c.room_id, messages.c.seq, messages.c.sender_id, messages.c.client_msg_id,
-    messages.c.body, messages.c.created_at, messages.c.edited_at, messages.c.deleted,
-)  # fmt: skip
+    messages.c.id,
+    messages.c.room_id,
+    messages.c.seq,
+    messages.c.sender_id,
+    messages.c.client_msg_id,
+    messages.c.body,
+    messages.c.created_at,
+    messages.c.edited_at,
+    messages.c.deleted,
+)
 # Deadlocks and serialisation failures that a retry of the whole transaction resolves.
 _TRANSIENT_CODES = {"40001", "40P01", 1213, 1205}
 
@@ -66,9 +73,16 @@ def _user(row: Any) -> User:
 
 def _message(row: Any) -> Message:
     return Message(
-        id=row.id, room_id=row.room_id, seq=row.seq, sender=row.sender_id, client_msg_id=row.client_msg_id,
-        body=row.body, created_at=row.created_at, edited_at=row.edited_at, deleted=bool(row.deleted),
-    )  # fmt: skip
+        id=row.id,
+        room_id=row.room_id,
+        seq=row.seq,
+        sender=row.sender_id,
+        client_msg_id=row.client_msg_id,
+        body=row.body,
+        created_at=row.created_at,
+        edited_at=row.edited_at,
+        deleted=bool(row.deleted),
+    )
 
 
 class SqlStore:
@@ -97,9 +111,11 @@ class SqlStore:
     async def _transaction(self, work: Any) -> Any:
         """Run `work(conn)` in a write transaction, retrying deadlocks; driver errors become domain ones."""
         retrying = AsyncRetrying(
-            retry=retry_if_exception(_is_transient), stop=stop_after_attempt(5),
-            wait=wait_random_exponential(multiplier=0.01, max=0.2), reraise=True,
-        )  # fmt: skip
+            retry=retry_if_exception(_is_transient),
+            stop=stop_after_attempt(5),
+            wait=wait_random_exponential(multiplier=0.01, max=0.2),
+            reraise=True,
+        )
         try:
             async for attempt in retrying:
                 with attempt:
@@ -119,9 +135,12 @@ class SqlStore:
         async def work(conn: AsyncConnection) -> None:
             await conn.execute(
                 users.insert().values(
-                    id=user.id, username=username, display_name=display_name,
-                    password_hash=password_hash, created_at=now_ms(),
-                )  # fmt: skip
+                    id=user.id,
+                    username=username,
+                    display_name=display_name,
+                    password_hash=password_hash,
+                    created_at=now_ms(),
+                )
             )
 
         try:
@@ -191,20 +210,30 @@ class SqlStore:
     @staticmethod
     def _members_query(where: Any) -> sa.Select[Any]:
         return (
-            sa.select(members.c.room_id, members.c.role, members.c.read_seq, users.c.id, users.c.username,
-                      users.c.display_name)
+            sa.select(
+                members.c.room_id,
+                members.c.role,
+                members.c.read_seq,
+                users.c.id,
+                users.c.username,
+                users.c.display_name,
+            )
             .join(users, users.c.id == members.c.user_id)
             .where(where)
             .order_by(members.c.joined_at, users.c.username)
-        )  # fmt: skip
+        )
 
     @staticmethod
     def _room(row: Any, member_rows: Sequence[tuple[str, int, User]]) -> Room:
         return Room(
-            id=row.id, kind=RoomKind(row.kind), name=row.name, created_at=row.created_at,
-            last_seq=row.last_seq, epoch=row.epoch,
+            id=row.id,
+            kind=RoomKind(row.kind),
+            name=row.name,
+            created_at=row.created_at,
+            last_seq=row.last_seq,
+            epoch=row.epoch,
             members=tuple(Member(user=u, role=Role(role), read_seq=read) for role, read, u in member_rows),
-        )  # fmt: skip
+        )
 
     async def rooms_for(self, user_id: str) -> list[RoomView]:
         mine = sa.select(members.c.room_id).where(members.c.user_id == user_id)
@@ -263,9 +292,7 @@ class SqlStore:
 
     async def remove_member(self, *, room_id: str, user_id: str) -> Room:
         async def work(conn: AsyncConnection) -> None:
-            await conn.execute(
-                members.delete().where(members.c.room_id == room_id, members.c.user_id == user_id)
-            )
+            await conn.execute(members.delete().where(members.c.room_id == room_id, members.c.user_id == user_id))
 
         await self._transaction(work)
         return await self.get_room(room_id)
@@ -294,14 +321,25 @@ class SqlStore:
             if seq is None:
                 raise NotFound("no such room")
             message = Message(
-                id=new_id(), room_id=room_id, seq=seq, sender=sender_id, client_msg_id=client_msg_id,
-                body=body, created_at=created,
-            )  # fmt: skip
+                id=new_id(),
+                room_id=room_id,
+                seq=seq,
+                sender=sender_id,
+                client_msg_id=client_msg_id,
+                body=body,
+                created_at=created,
+            )
             await conn.execute(
                 messages.insert().values(
-                    id=message.id, room_id=room_id, seq=seq, sender_id=sender_id,
-                    client_msg_id=client_msg_id, body=body, created_at=created, deleted=False,
-                )  # fmt: skip
+                    id=message.id,
+                    room_id=room_id,
+                    seq=seq,
+                    sender_id=sender_id,
+                    client_msg_id=client_msg_id,
+                    body=body,
+                    created_at=created,
+                    deleted=False,
+                )
             )
             return message
 
@@ -331,9 +369,7 @@ class SqlStore:
             raise NotFound(f"no message {seq} in this room")
         return _message(row)
 
-    async def messages(
-        self, room_id: str, *, after_seq: int | None, before_seq: int | None, limit: int
-    ) -> Page:
+    async def messages(self, room_id: str, *, after_seq: int | None, before_seq: int | None, limit: int) -> Page:
         query = sa.select(*_MESSAGE_COLUMNS).where(messages.c.room_id == room_id).limit(limit + 1)
         if after_seq is not None:
             query = query.where(messages.c.seq > after_seq).order_by(messages.c.seq)

@@ -375,7 +375,6 @@ async function refreshRooms() {
 }
 
 async function fetchRooms() {
-  const firstLoad = state.rooms.size === 0;
   const rooms = await api("GET", "/rooms");
   const listed = new Set(rooms.map((room) => room.id));
   for (const roomId of [...state.rooms.keys()]) {
@@ -386,7 +385,7 @@ async function fetchRooms() {
     added = upsertRoom(room, { read_seq: room.read_seq, unread: room.unread }) || added;
   }
   scheduleRender();
-  if (added && !firstLoad) requestSync();
+  if (added) requestSync();
 }
 
 function roomTitle(entry) {
@@ -1112,7 +1111,7 @@ function renderMessages({ stickToBottom = false, keepAnchor = false } = {}) {
 }
 
 function messageNodes(entry) {
-  const nodes = [historyMarker(entry)];
+  const nodes = [historyMarker(entry)].filter(Boolean);
   const messages = [...entry.messages.values()].sort((a, b) => a.seq - b.seq);
   const lastOwnSeq = messages.reduce((last, m) => (m.sender === state.me.id && !m.deleted ? m.seq : last), 0);
   let group = null;

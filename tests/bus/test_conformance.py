@@ -36,7 +36,7 @@ async def test_publish_reaches_other_nodes_in_order(bus_factory: Any) -> None:
     if bus_factory.backend == "memory":
         pytest.skip("the in-memory bus serves one process: there is no other node")
     node_a, got_a = await started(bus_factory, "a")
-    node_b, got_b = await started(bus_factory, "b")
+    _node_b, got_b = await started(bus_factory, "b")
     for i in range(50):
         await node_a.publish(Event(user_ids=("u1", "u2"), frame=f'{{"n": {i}}}', kind="message"))
     await wait_for(lambda: len(got_b) >= 50)

@@ -144,9 +144,7 @@ async def test_sync_spans_rooms_within_the_limit(store: SqlStore) -> None:
             await store.append_message(room_id=room.id, sender_id=alice.id, client_msg_id=str(i), body="x")
     cursors = {rooms[0].id: 0, rooms[1].id: 2, rooms[2].id: 4}
     first = await store.sync(cursors, limit=5)
-    assert [(m.room_id, m.seq) for m in first.messages] == [(rooms[0].id, s) for s in (1, 2, 3, 4)] + [
-        (rooms[1].id, 3)
-    ]
+    assert [(m.room_id, m.seq) for m in first.messages] == [(rooms[0].id, s) for s in (1, 2, 3, 4)] + [(rooms[1].id, 3)]
     assert first.has_more
     everything = await store.sync(cursors, limit=200)
     assert len(everything.messages) == 6 and not everything.has_more

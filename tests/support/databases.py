@@ -53,7 +53,7 @@ async def _drop_leftovers_pg() -> None:
     engine = create_async_engine(f"{POSTGRES}/postgres", isolation_level="AUTOCOMMIT")
     try:
         async with engine.connect() as conn:
-            names = (await conn.execute(sa.text(f"SELECT datname FROM pg_database WHERE datname LIKE '{PREFIX}%'")))
+            names = await conn.execute(sa.text(f"SELECT datname FROM pg_database WHERE datname LIKE '{PREFIX}%'"))
             for (name,) in names.all():
                 await conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     finally:

@@ -22,9 +22,7 @@ async def create_room(body: RoomIn, user: CurrentUser, chat: ChatDep, response: 
 
 @router.get("")
 async def list_rooms(user: CurrentUser, chat: ChatDep) -> list[dict[str, Any]]:
-    return [
-        {**view.room.public(), "read_seq": view.read_seq, "unread": view.unread} for view in await chat.rooms(user)
-    ]
+    return [{**view.room.public(), "read_seq": view.read_seq, "unread": view.unread} for view in await chat.rooms(user)]
 
 
 @router.get("/{room_id}")
