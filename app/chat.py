@@ -78,6 +78,7 @@ class Chat:
         )
         if created:
             await self._announce(room.member_ids(), frames.room_updated(room))
+            await self._introduce(room.member_ids())
         else:
             require_member(room, actor.id)
         return room, created
@@ -101,6 +102,7 @@ class Chat:
             return room
         room = await self.store.add_member(room_id=room_id, user_id=user.id, role=Role.MEMBER)
         await self._announce(room.member_ids(), frames.room_updated(room))
+        await self._introduce(room.member_ids())
         return room
 
     async def remove_member(self, actor: User, room_id: str, username: str) -> Room:
@@ -192,6 +194,19 @@ class Chat:
             await self._announce(contacts, frames.presence(actor.id, True))
         return await self.bus.online(contacts)
 
+    async def _introduce(self, member_ids: list[str]) -> None:
+        """New room-mates learn each other's presence at once, not at their next connection."""
+        try:
+            online = await self.bus.online(member_ids)
+        except Unavailable:
+            return
+        for user_id in sorted(online):
+            await self._announce([m for m in member_ids if m != user_id], frames.presence(user_id, True))
+
     async def went_offline(self, actor: User) -> None:
         if await self.bus.disconnected(actor.id):
-            await self._announce(await self.store.contacts(actor.id), frames.presence(actor.id, False))
+            await self.announce_offline([actor.id])
+
+    async def announce_offline(self, user_ids: list[str]) -> None:
+        for user_id in user_ids:
+            await self._announce(await self.store.contacts(user_id), frames.presence(user_id, False))

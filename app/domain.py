@@ -91,7 +91,7 @@ class Room:
             "id": self.id,
             "kind": self.kind.value,
             "name": self.name,
-            "members": [m.user.public() for m in self.members],
+            "members": [{**m.user.public(), "role": m.role.value} for m in self.members],
             "created_at": rfc3339(self.created_at),
             "last_seq": self.last_seq,
             "epoch": self.epoch,

@@ -6,6 +6,7 @@ it records the path without its query string, because WebSocket clients carry th
 from __future__ import annotations
 
 import logging
+import re
 import time
 import uuid
 from collections.abc import MutableMapping
@@ -38,7 +39,12 @@ def configure(*, level: str = "INFO", json: bool = True) -> None:
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=[*shared, structlog.stdlib.ExtraAdder()],
-            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, _drop_color, renderer],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                _drop_color,
+                _redact_tokens,
+                renderer,
+            ],
         )
     )
     root = logging.getLogger()
@@ -48,6 +54,17 @@ def configure(*, level: str = "INFO", json: bool = True) -> None:
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
     logging.getLogger("uvicorn.access").disabled = True
+
+
+_TOKEN = re.compile(r"(token=)[^&\s\"']+")
+
+
+def _redact_tokens(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """uvicorn logs WebSocket handshakes with their query string, where the bearer token travels."""
+    message = event.get("event")
+    if isinstance(message, str) and "token=" in message:
+        event["event"] = _TOKEN.sub(r"\1[redacted]", message)
+    return event
 
 
 def _drop_color(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:

@@ -34,9 +34,8 @@ class Services:
         store = open_store(settings)
         bus = open_bus(settings, node_id=node_id)
         hub = Hub(metrics)
-        await bus.start(hub.deliver)
         limiter = TokenBucket(rate=settings.messages_per_second, burst=settings.message_burst)
-        return cls(
+        services = cls(
             settings=settings,
             store=store,
             bus=bus,
@@ -47,6 +46,8 @@ class Services:
             ),
             chat=Chat(store=store, bus=bus, metrics=metrics, max_body_bytes=settings.max_body_bytes, limiter=limiter),
         )
+        await bus.start(hub.deliver, services.chat.announce_offline)
+        return services
 
     async def stop(self) -> None:
         await self.hub.close_all()

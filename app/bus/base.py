@@ -7,13 +7,14 @@ Contract:
 - Events from one node reach each other node in the order that node published them.
 - Presence is counted per node: `connected`/`disconnected` are called when a node's first connection for a
   user opens and its last one closes, and they say whether the user just came online or went offline
-  across the whole deployment. A node that dies stops counting once its liveness lapses.
+  across the whole deployment. A node that dies stops counting once its liveness lapses, and the users it
+  held who are then offline everywhere are reported once, to one node, through `lapsed`.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -30,12 +31,14 @@ class Event:
 
 
 Deliver = Callable[[Event], None]
+# Called with users who went offline everywhere because the node holding them died.
+Lapsed = Callable[[list[str]], Awaitable[None]]
 
 
 class Bus(Protocol):
     node_id: str
 
-    async def start(self, deliver: Deliver) -> None: ...
+    async def start(self, deliver: Deliver, lapsed: Lapsed | None = None) -> None: ...
 
     async def publish(self, event: Event) -> None: ...
 

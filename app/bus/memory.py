@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from app.bus.base import Deliver, Event
+from app.bus.base import Deliver, Event, Lapsed
 
 
 class MemoryBus:
@@ -13,7 +13,7 @@ class MemoryBus:
         self._deliver: Deliver | None = None
         self._online: set[str] = set()
 
-    async def start(self, deliver: Deliver) -> None:
+    async def start(self, deliver: Deliver, lapsed: Lapsed | None = None) -> None:
         self._deliver = deliver
 
     async def publish(self, event: Event) -> None:

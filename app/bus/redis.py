@@ -16,7 +16,7 @@ from collections.abc import Iterable
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from app.bus.base import Deliver, Event
+from app.bus.base import Deliver, Event, Lapsed
 from app.errors import Unavailable
 
 log = logging.getLogger(__name__)
@@ -25,8 +25,16 @@ SEP = "\x00"  # never inside a JSON text: control characters are escaped there
 
 # Presence: hash <prefix>:presence:<user> maps node id -> 1 while that node holds a connection for the user;
 # a node counts only while its liveness key <prefix>:node:<id> exists, so a dead node lapses by itself.
+# KEYS: presence hash, this node's user set, the set of nodes. ARGV: node, +1/-1, node key prefix, user.
 _COUNT_LIVE = """
-if tonumber(ARGV[2]) > 0 then redis.call('HSET', KEYS[1], ARGV[1], 1) else redis.call('HDEL', KEYS[1], ARGV[1]) end
+if tonumber(ARGV[2]) > 0 then
+  redis.call('HSET', KEYS[1], ARGV[1], 1)
+  redis.call('SADD', KEYS[2], ARGV[4])
+  redis.call('SADD', KEYS[3], ARGV[1])
+else
+  redis.call('HDEL', KEYS[1], ARGV[1])
+  redis.call('SREM', KEYS[2], ARGV[4])
+end
 local total = 0
 local nodes = redis.call('HKEYS', KEYS[1])
 for _, node in ipairs(nodes) do
@@ -43,6 +51,29 @@ for i, key in ipairs(KEYS) do
   end
 end
 return result
+"""
+
+# Forget nodes whose liveness lapsed (they died without cleaning up); return the users who are now offline
+# everywhere. Atomic, so of all the nodes sweeping, exactly one reports each user.
+_SWEEP = """
+local prefix, me, gone = ARGV[1], ARGV[2], {}
+for _, node in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  if node ~= me and redis.call('EXISTS', prefix .. ':node:' .. node) == 0 then
+    local users_key = prefix .. ':node-users:' .. node
+    for _, user in ipairs(redis.call('SMEMBERS', users_key)) do
+      local presence = prefix .. ':presence:' .. user
+      redis.call('HDEL', presence, node)
+      local live = false
+      for _, other in ipairs(redis.call('HKEYS', presence)) do
+        if redis.call('EXISTS', prefix .. ':node:' .. other) == 1 then live = true break end
+      end
+      if not live then table.insert(gone, user) end
+    end
+    redis.call('DEL', users_key)
+    redis.call('SREM', KEYS[1], node)
+  end
+end
+return gone
 """
 
 
@@ -65,10 +96,12 @@ class RedisBus:
         self._redis = aioredis.from_url(url, decode_responses=True, health_check_interval=10)
         self._liveness = liveness_seconds
         self._deliver: Deliver | None = None
+        self._lapsed: Lapsed | None = None
         self._local_users: set[str] = set()
         self._tasks: list[asyncio.Task[None]] = []
         self._count_live = self._redis.register_script(_COUNT_LIVE)
         self._any_live = self._redis.register_script(_ANY_LIVE)
+        self._sweep = self._redis.register_script(_SWEEP)
 
     def _node_key(self, node: str = "") -> str:
         return f"{self._prefix}:node:{node}"
@@ -76,8 +109,9 @@ class RedisBus:
     def _presence_key(self, user_id: str) -> str:
         return f"{self._prefix}:presence:{user_id}"
 
-    async def start(self, deliver: Deliver) -> None:
+    async def start(self, deliver: Deliver, lapsed: Lapsed | None = None) -> None:
         self._deliver = deliver
+        self._lapsed = lapsed
         subscribed = asyncio.Event()
         self._tasks = [
             asyncio.create_task(self._listen(subscribed), name="bus-listen"),
@@ -119,9 +153,16 @@ class RedisBus:
                         for user_id in self._local_users:
                             pipe.hset(self._presence_key(user_id), self.node_id, "1")
                         await pipe.execute()
+                await self._sweep_lapsed_nodes()
             except (RedisError, OSError) as error:
                 log.warning("bus heartbeat failed: %s", error)
             await asyncio.sleep(self._liveness / 3)
+
+    async def _sweep_lapsed_nodes(self) -> None:
+        gone = await self._sweep(keys=[f"{self._prefix}:nodes"], args=[self._prefix, self.node_id])
+        if gone and self._lapsed is not None:
+            log.info("users offline after a node lapsed: %d", len(gone))
+            await self._lapsed(list(gone))
 
     async def publish(self, event: Event) -> None:
         event = Event(
@@ -136,9 +177,8 @@ class RedisBus:
 
     async def _count(self, user_id: str, delta: int) -> int:
         try:
-            total = await self._count_live(
-                keys=[self._presence_key(user_id)], args=[self.node_id, delta, self._node_key()]
-            )
+            keys = [self._presence_key(user_id), f"{self._prefix}:node-users:{self.node_id}", f"{self._prefix}:nodes"]
+            total = await self._count_live(keys=keys, args=[self.node_id, delta, self._node_key(), user_id])
         except (RedisError, OSError) as error:
             raise Unavailable(f"bus unavailable: {error}") from error
         return int(total)
@@ -177,6 +217,7 @@ class RedisBus:
             async with self._redis.pipeline(transaction=False) as pipe:
                 for user_id in self._local_users:
                     pipe.hdel(self._presence_key(user_id), self.node_id)
-                pipe.delete(self._node_key(self.node_id))
+                pipe.delete(self._node_key(self.node_id), f"{self._prefix}:node-users:{self.node_id}")
+                pipe.srem(f"{self._prefix}:nodes", self.node_id)
                 await pipe.execute()
         await self._redis.aclose()
