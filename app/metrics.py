@@ -25,5 +25,15 @@ class Metrics:
         )
         self.bus_failures = Counter("parley_bus_failures", "Events the bus failed to publish", registry=self.registry)
 
+        self.history_reads = Counter(
+            "parley_history_reads",
+            "History and sync reads by the database that served them, when a replica is configured",
+            ["source"],
+            registry=self.registry,
+        )
+
+    def replica_read(self, served: bool) -> None:
+        self.history_reads.labels("replica" if served else "primary").inc()
+
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -31,7 +31,7 @@ class Services:
     async def start(cls, settings: Settings) -> Services:
         node_id = settings.node_id or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         metrics = Metrics()
-        store = open_store(settings)
+        store = open_store(settings, on_replica_read=metrics.replica_read)
         bus = open_bus(settings, node_id=node_id)
         hub = Hub(metrics)
         limiter = TokenBucket(rate=settings.messages_per_second, burst=settings.message_burst)

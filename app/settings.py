@@ -20,6 +20,7 @@ class Settings(BaseSettings):
     token_ttl_seconds: int = Field(default=7 * 24 * 3600, gt=0)
 
     database_url: str = "sqlite+aiosqlite:///./parley.db"
+    database_replica_url: str | None = None
     database_pool_size: int = Field(default=10, gt=0)
     bus_url: str = "memory://"
     bus_prefix: str = Field(default="parley", pattern=r"^[A-Za-z0-9_.-]{1,64}$")

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 from app.settings import Settings
 from app.store.base import Store
-from app.store.sql import SqlStore
+from app.store.sql import ReplicaHook, SqlStore
 
 SQL_SCHEMES = ("sqlite", "postgresql", "mysql", "mariadb")
 
 
-def open_store(settings: Settings) -> Store:
+def open_store(settings: Settings, *, on_replica_read: ReplicaHook | None = None) -> Store:
     scheme = settings.database_url.split(":", 1)[0].split("+", 1)[0]
     if scheme in SQL_SCHEMES:
-        return SqlStore.from_url(settings.database_url, pool_size=settings.database_pool_size)
+        return SqlStore.from_url(
+            settings.database_url,
+            pool_size=settings.database_pool_size,
+            replica_url=settings.database_replica_url,
+            on_replica_read=on_replica_read,
+        )
     raise ValueError(
         f"PARLEY_DATABASE_URL scheme {scheme!r} is not supported; use one of: "
         "sqlite+aiosqlite://, postgresql+asyncpg://, mysql+asyncmy://"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -28,6 +28,8 @@ _MESSAGE_COLUMNS = (
     messages.c.edited_at,
     messages.c.deleted,
 )
+# Told whether the replica served a history read (True) or the primary had to (False).
+ReplicaHook = Callable[[bool], None]
 # Deadlocks and serialisation failures that a retry of the whole transaction resolves.
 _TRANSIENT_CODES = {"40001", "40P01", 1213, 1205}
 
@@ -90,20 +92,32 @@ class SqlStore:
     row lock (the database lock on SQLite) in the transaction that inserts the message, so concurrent
     senders on any number of processes queue on that row and each gets the next seq."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(
+        self, engine: AsyncEngine, *, replica: AsyncEngine | None = None, on_replica_read: ReplicaHook | None = None
+    ) -> None:
         self.engine = engine
+        self.replica = replica
+        self._on_replica_read = on_replica_read
         self._returning = engine.dialect.update_returning
         # SQLite has one writer at a time: queue this process's writers here rather than in the busy handler.
         self._write_lock = asyncio.Lock() if engine.dialect.name == "sqlite" else None
 
     @classmethod
-    def from_url(cls, url: str, *, pool_size: int = 10) -> SqlStore:
-        return cls(make_engine(url, pool_size=pool_size))
+    def from_url(
+        cls,
+        url: str,
+        *,
+        pool_size: int = 10,
+        replica_url: str | None = None,
+        on_replica_read: ReplicaHook | None = None,
+    ) -> SqlStore:
+        replica = make_engine(replica_url, pool_size=pool_size) if replica_url else None
+        return cls(make_engine(url, pool_size=pool_size), replica=replica, on_replica_read=on_replica_read)
 
     @asynccontextmanager
-    async def _read(self) -> AsyncIterator[AsyncConnection]:
+    async def _read(self, engine: AsyncEngine | None = None) -> AsyncIterator[AsyncConnection]:
         try:
-            async with self.engine.connect() as conn:
+            async with (engine or self.engine).connect() as conn:
                 yield conn
         except (exc.OperationalError, exc.InterfaceError, OSError) as error:
             raise Unavailable(f"database unavailable: {type(error).__name__}") from error
@@ -370,6 +384,42 @@ class SqlStore:
         return _message(row)
 
     async def messages(self, room_id: str, *, after_seq: int | None, before_seq: int | None, limit: int) -> Page:
+        """History and sync read the replica when there is one, and fall back to the primary whenever the
+        replica has not yet caught up with what was asked (read your writes). The check is cheap because a
+        room's messages commit in seq order (the room row lock), so a replica always holds a prefix
+        1..k of each room, k being its copy of `rooms.last_seq`."""
+        if self.replica is None:
+            return await self._messages(self.engine, room_id, after_seq, before_seq, limit)
+        try:
+            async with self._read(self.replica) as conn:
+                held = (await conn.execute(sa.select(rooms.c.last_seq).where(rooms.c.id == room_id))).scalar() or 0
+            page = await self._messages(self.replica, room_id, after_seq, before_seq, limit)
+        except Unavailable:
+            held, page = -1, Page(messages=[], has_more=False)
+        if held >= 0 and await self._replica_complete(room_id, held, page, after_seq, before_seq):
+            self._replica_read(served=True)
+            return page
+        self._replica_read(served=False)
+        return await self._messages(self.engine, room_id, after_seq, before_seq, limit)
+
+    async def _replica_complete(
+        self, room_id: str, held: int, page: Page, after_seq: int | None, before_seq: int | None
+    ) -> bool:
+        if page.has_more and after_seq is not None:
+            return True  # a full page, all of it below the replica's prefix end
+        if before_seq is not None and held >= before_seq - 1:
+            return True  # everything below before_seq is in the prefix
+        async with self._read() as conn:
+            last_seq = (await conn.execute(sa.select(rooms.c.last_seq).where(rooms.c.id == room_id))).scalar() or 0
+        return held >= last_seq
+
+    def _replica_read(self, *, served: bool) -> None:
+        if self._on_replica_read is not None:
+            self._on_replica_read(served)
+
+    async def _messages(
+        self, engine: AsyncEngine, room_id: str, after_seq: int | None, before_seq: int | None, limit: int
+    ) -> Page:
         query = sa.select(*_MESSAGE_COLUMNS).where(messages.c.room_id == room_id).limit(limit + 1)
         if after_seq is not None:
             query = query.where(messages.c.seq > after_seq).order_by(messages.c.seq)
@@ -377,7 +427,7 @@ class SqlStore:
             if before_seq is not None:
                 query = query.where(messages.c.seq < before_seq)
             query = query.order_by(messages.c.seq.desc())
-        async with self._read() as conn:
+        async with self._read(engine) as conn:
             rows = (await conn.execute(query)).all()
         page = [_message(r) for r in rows[:limit]]
         if after_seq is None:
@@ -440,3 +490,5 @@ class SqlStore:
 
     async def close(self) -> None:
         await self.engine.dispose()
+        if self.replica is not None:
+            await self.replica.dispose()
