@@ -11,6 +11,7 @@ import pytest
 from app.bus.base import Event
 from app.bus.redis import RedisBus, decode, encode
 from app.errors import Unavailable
+from tests.conftest import REDIS_URL, bus_prefix
 
 
 async def started(make: Callable[[str], Any], node_id: str) -> tuple[Any, list[Event]]:
@@ -67,22 +68,33 @@ async def test_presence_counts_every_node(bus_factory: Any) -> None:
     assert await node_b.online(["alice"]) == set()
 
 
-async def test_dead_node_presence_lapses() -> None:
-    prefix = "parley-test-lapse"
-    alive = RedisBus("redis://127.0.0.1:6379/0", node_id="alive", prefix=prefix, liveness_seconds=3)
-    dying = RedisBus("redis://127.0.0.1:6379/0", node_id="dying", prefix=prefix, liveness_seconds=3)
-    await alive.start(lambda e: None)
-    await dying.start(lambda e: None)
+async def test_dead_node_presence_lapses_and_is_reported_once() -> None:
+    prefix = bus_prefix()
+    survivors = [RedisBus(REDIS_URL, node_id=f"alive{i}", prefix=prefix, liveness_seconds=1.5) for i in range(2)]
+    dying = RedisBus(REDIS_URL, node_id="dying", prefix=prefix, liveness_seconds=1.5)
+    reported: list[list[str]] = []
+
+    async def lapsed(user_ids: list[str]) -> None:
+        reported.append(sorted(user_ids))
+
+    for bus in (*survivors, dying):
+        await bus.start(lambda e: None, lapsed)
     try:
         await dying.connected("carol")
-        assert await alive.online(["carol"]) == {"carol"}
-        for task in dying._tasks:  # the node dies: no heartbeat, no clean-up
+        await dying.connected("dave")
+        await survivors[0].connected("dave")
+        assert await survivors[1].online(["carol", "dave"]) == {"carol", "dave"}
+        await dying._redis.delete(f"{prefix}:node:dying")  # the node dies: no heartbeat, no clean-up
+        for task in dying._tasks:
             task.cancel()
-        await asyncio.sleep(3.5)
-        assert await alive.online(["carol"]) == set()
-        assert await alive.connected("carol") is True
+        await wait_for(lambda: bool(reported), timeout=5)
+        await asyncio.sleep(1.0)
+        assert reported == [["carol"]], "each lapsed user is reported once, by one node"
+        assert await survivors[1].online(["carol", "dave"]) == {"dave"}
+        assert await survivors[1].connected("carol") is True
     finally:
-        await alive.close()
+        for bus in survivors:
+            await bus.close()
         await dying._redis.aclose()
 
 
