@@ -52,9 +52,15 @@ class Accounts:
         claims = {"sub": user.id, "usr": user.username, "dn": user.display_name, "iat": now, "exp": now + self._ttl}
         return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
 
-    def authenticate(self, token: str | None) -> User:
-        """The user a token names; `Unauthorized` if it is missing, forged or expired."""
-        return self.verify(token)[0]
+    async def authenticate(self, token: str | None) -> tuple[User, float]:
+        """The user a token names, as the store holds it now, and when the token expires; `Unauthorized`
+        if the token is missing, forged or expired, or names an account the store no longer has (a token
+        outlives a restore from a backup taken before the account existed)."""
+        claimed, expires_at = self.verify(token)
+        user = await self._store.get_user(claimed.id)
+        if user is None:
+            raise Unauthorized("this account no longer exists")
+        return user, expires_at
 
     def verify(self, token: str | None) -> tuple[User, float]:
         """The user a token names and when the token expires (epoch seconds)."""

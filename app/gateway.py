@@ -14,7 +14,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from app import frames
 from app.errors import ParleyError, PayloadTooLarge, Unauthorized, Unavailable
-from app.hub import CLOSE_UNAUTHORIZED, Connection
+from app.hub import CLOSE_TRY_AGAIN_LATER, CLOSE_UNAUTHORIZED, Connection
 from app.schemas import PingFrame, ReadFrame, SendFrame, SyncFrame, TypingFrame, client_frame, describe
 from app.services import Services
 
@@ -25,9 +25,12 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
     services: Services = websocket.app.state.services
     await websocket.accept()
     try:
-        user, expires_at = services.accounts.verify(websocket.query_params.get("token"))
+        user, expires_at = await services.accounts.authenticate(websocket.query_params.get("token"))
     except Unauthorized as error:
         await websocket.close(CLOSE_UNAUTHORIZED, error.detail)
+        return
+    except Unavailable as error:
+        await websocket.close(CLOSE_TRY_AGAIN_LATER, error.detail)
         return
     connection = Connection(websocket, user, queue_size=services.settings.send_queue_size, metrics=services.metrics)
     first_on_node = services.hub.add(connection)

@@ -17,6 +17,7 @@ log = logging.getLogger(__name__)
 CLOSE_SLOW_CONSUMER = 4408
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_GOING_AWAY = 1001
+CLOSE_TRY_AGAIN_LATER = 1013  # the store is unreachable: reconnect with backoff
 
 
 class Socket(Protocol):

@@ -26,10 +26,11 @@ def get_chat(services: ServicesDep) -> Chat:
     return services.chat
 
 
-def current_user(
+async def current_user(
     services: ServicesDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> User:
-    return services.accounts.authenticate(credentials.credentials if credentials else None)
+    user, _ = await services.accounts.authenticate(credentials.credentials if credentials else None)
+    return user
 
 
 ChatDep = Annotated[Chat, Depends(get_chat)]
