@@ -12,6 +12,7 @@ Contract every backend keeps (the conformance suite in tests/store checks each o
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -93,8 +94,10 @@ class Store(Protocol):
     async def mark_read(self, *, room_id: str, user_id: str, seq: int) -> int:
         """Move the cursor forward (never back, never past last_seq); return the cursor now."""
 
-    async def bump_epochs(self) -> int:
-        """Give every room a new epoch (after a restore); return how many rooms."""
+    async def bump_epochs(self, *, seen: Mapping[str, int] | None = None) -> int:
+        """Give every room a new epoch (after a restore); return how many rooms. `seen` maps room ids to
+        epochs clients may already hold (those before the restore): each such room ends above it, so
+        restoring the same archive twice still moves every room to an epoch no client has seen."""
 
     async def ping(self) -> None:
         """Raise `Unavailable` unless the store answers now."""

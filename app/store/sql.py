@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -477,9 +477,14 @@ class SqlStore:
         result: int = await self._transaction(work)
         return result
 
-    async def bump_epochs(self) -> int:
+    async def bump_epochs(self, *, seen: Mapping[str, int] | None = None) -> int:
         async def work(conn: AsyncConnection) -> int:
-            return (await conn.execute(rooms.update().values(epoch=rooms.c.epoch + 1))).rowcount
+            bumped = (await conn.execute(rooms.update().values(epoch=rooms.c.epoch + 1))).rowcount
+            if seen:
+                was = sa.bindparam("was", type_=sa.Integer)
+                behind = rooms.update().where(rooms.c.id == sa.bindparam("room"), rooms.c.epoch <= was)
+                await conn.execute(behind.values(epoch=was + 1), [{"room": r, "was": e} for r, e in seen.items()])
+            return int(bumped)
 
         result: int = await self._transaction(work)
         return result

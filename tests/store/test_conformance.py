@@ -226,6 +226,8 @@ async def test_bump_epochs_changes_every_room(store: SqlStore) -> None:
     rooms = [await make_group(store, alice, name=str(i)) for i in range(3)]
     assert await store.bump_epochs() == 3
     assert {(await store.get_room(r.id)).epoch for r in rooms} == {2}
+    await store.bump_epochs(seen={rooms[0].id: 7, "gone": 9})
+    assert [(await store.get_room(r.id)).epoch for r in rooms] == [8, 3, 3]
 
 
 async def test_unreachable_database_is_unavailable() -> None:
