@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from pydantic import ValidationError
 
+from app.deploy.cli import render
 from app.errors import ParleyError
 from app.settings import Settings
 
 cli = typer.Typer(help="Parley: self-hosted instant messaging.", no_args_is_help=True, add_completion=False)
+cli.add_typer(render, name="render", no_args_is_help=True)
 
 
 def load_settings() -> Settings:
@@ -95,6 +98,47 @@ def create_user(
     except ParleyError as error:
         typer.echo(f"error: {error.detail}", err=True)
         raise typer.Exit(1) from error
+
+
+@cli.command("backup")
+def backup_command(
+    out: Annotated[Path, typer.Option("--out", help="Archive to write, or a folder to write a dated one into.")],
+) -> None:
+    """Write a backup archive of the database (safe while Parley serves)."""
+    from app.backup import backup, human_size
+
+    settings = load_settings()
+    try:
+        info = backup(settings.database_url, out)
+    except ParleyError as error:
+        typer.echo(f"error: backup failed: {error.detail}", err=True)
+        raise typer.Exit(1) from error
+    typer.echo(
+        f"wrote {info.path} ({human_size(info.archive_bytes)}, {info.seconds:.1f}s): {info.manifest.backend} "
+        f"schema {info.manifest.schema_revision}, {info.manifest.counts}"
+    )
+
+
+@cli.command("restore")
+def restore_command(
+    archive: Annotated[Path, typer.Argument(help="An archive written by `parley backup`.")],
+    force: Annotated[bool, typer.Option("--force", help="Overwrite a database that holds data.")] = False,
+) -> None:
+    """Replace the database's content with a backup archive; every room gets a new epoch."""
+    from app.backup import restore
+
+    settings = load_settings()
+    try:
+        info = restore(settings.database_url, archive, force=force)
+    except ParleyError as error:
+        typer.echo(f"error: {error.detail}", err=True)
+        raise typer.Exit(1) from error
+    replaced = "" if info.replaced.empty else f", replacing {info.replaced}"
+    typer.echo(
+        f"restored {archive} (taken {info.manifest.created_at}) into {_redacted(settings.database_url)} in "
+        f"{info.seconds:.1f}s: {info.restored}{replaced}; schema {info.schema_revision}; "
+        f"{info.rooms_bumped} rooms moved to a new epoch"
+    )
 
 
 def _redacted(url: str) -> str:

@@ -10,7 +10,16 @@ import subprocess
 import sys
 
 # Debian packages the tiers need, by the program that proves each is installed.
-DEBIAN_PACKAGES = {"/usr/bin/chromium": "chromium"}
+DEBIAN_PACKAGES = {
+    "/usr/bin/chromium": "chromium",
+    "/usr/sbin/nginx": "nginx",
+    "/usr/sbin/haproxy": "haproxy",
+    "/usr/bin/openssl": "openssl",
+}
+# Installing nginx or haproxy starts the distribution's service where the init system lets it (nginx's default
+# site takes port 80). The deploy tests run their own nginx and HAProxy on spare ports from the configurations
+# they render, so those services are stopped again to leave port 80 free and the machine as it was.
+STOP_AFTER_INSTALL = ("nginx", "haproxy")
 SERVICES = {"PostgreSQL": ("127.0.0.1", 5432), "MariaDB": ("127.0.0.1", 3306), "Redis": ("127.0.0.1", 6379)}
 
 
@@ -20,11 +29,16 @@ def missing_packages() -> list[str]:
 
 def install(packages: list[str]) -> None:
     if os.geteuid() != 0 or shutil.which("apt-get") is None:
-        sys.exit(f"tests need these Debian packages: {' '.join(packages)}; install them (as root: apt-get install -y ...)")
+        sys.exit(
+            f"tests need these Debian packages: {' '.join(packages)}; install them (as root: apt-get install -y ...)"
+        )
     print(f"installing {' '.join(packages)}", flush=True)
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
     subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages], check=True, env=env)
+    for service in STOP_AFTER_INSTALL:
+        if service in packages:
+            subprocess.run(["service", service, "stop"], check=False, capture_output=True)
 
 
 def unreachable_services() -> list[str]:

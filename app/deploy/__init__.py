@@ -1,0 +1,1 @@
+"""Deployment artifacts: `parley render single` (systemd + nginx) and `parley render cluster` (nginx or HAProxy)."""
