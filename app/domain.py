@@ -23,6 +23,7 @@ MAX_DISPLAY_NAME = 64
 MAX_GROUP_MEMBERS = 1000
 PAGE_DEFAULT = 50
 PAGE_MAX = 200
+MAX_SEQ = 2**63 - 1  # the largest value a BIGINT column holds
 
 
 class RoomKind(StrEnum):
@@ -233,24 +234,3 @@ def page_limit(limit: int | None) -> int:
     if limit < 1 or limit > PAGE_MAX:
         raise Invalid(f"limit must be 1-{PAGE_MAX}")
     return limit
-
-
-class TokenBucket:
-    """Per-key token bucket: `rate` tokens a second, holding at most `burst`."""
-
-    __slots__ = ("_buckets", "burst", "rate")
-
-    def __init__(self, *, rate: float, burst: int) -> None:
-        self.rate = rate
-        self.burst = burst
-        self._buckets: dict[str, tuple[float, float]] = {}
-
-    def take(self, key: str, now: float) -> float:
-        """Take a token; return 0 on success or the seconds to wait for one."""
-        tokens, last = self._buckets.get(key, (float(self.burst), now))
-        tokens = min(float(self.burst), tokens + (now - last) * self.rate)
-        if tokens >= 1:
-            self._buckets[key] = (tokens - 1, now)
-            return 0.0
-        self._buckets[key] = (tokens, now)
-        return (1 - tokens) / self.rate

@@ -19,6 +19,7 @@ from app.schemas import PingFrame, ReadFrame, SendFrame, SyncFrame, TypingFrame,
 from app.services import Services
 
 log = logging.getLogger(__name__)
+CLEANUP_SECONDS = 5.0
 
 
 async def websocket_endpoint(websocket: WebSocket) -> None:
@@ -42,10 +43,12 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
         await _read_frames(services, connection, websocket)
     finally:
         expiry.cancel()
-        if services.hub.remove(connection):
-            with contextlib.suppress(Unavailable):
-                await services.chat.went_offline(user)
         await connection.stop_writer()
+        if services.hub.remove(connection):
+            # Shielded: a handler cancelled mid-clean-up (server shutdown) must not leave a store call
+            # half done, and presence must still be counted down.
+            with contextlib.suppress(Unavailable, TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(asyncio.shield(services.chat.went_offline(user)), CLEANUP_SECONDS)
 
 
 async def _announce_presence(services: Services, connection: Connection, *, first_on_node: bool) -> None:

@@ -4,10 +4,24 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, TypeAdapter, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StrictStr, TypeAdapter, ValidationError
 
-from app.domain import RoomKind
+from app.domain import MAX_SEQ, RoomKind
 
+
+def _storable(value: str) -> str:
+    """Every database can store it: valid UTF-8 (no lone surrogates) and no NUL character."""
+    try:
+        value.encode()
+    except UnicodeEncodeError as error:
+        raise ValueError("text must be valid Unicode (no lone surrogates)") from error
+    if "\x00" in value:
+        raise ValueError("text must not contain NUL characters")
+    return value
+
+
+Text = Annotated[StrictStr, AfterValidator(_storable)]
+Seq = Annotated[StrictInt, Field(ge=0, le=MAX_SEQ)]
 RequestId = StrictStr | StrictInt | None
 
 
@@ -16,64 +30,64 @@ class Body(BaseModel):
 
 
 class RegisterIn(Body):
-    username: StrictStr
-    password: StrictStr
-    display_name: StrictStr | None = None
+    username: Text
+    password: Text
+    display_name: Text | None = None
 
 
 class LoginIn(Body):
-    username: StrictStr
-    password: StrictStr
+    username: Text
+    password: Text
 
 
 class RoomIn(Body):
     kind: RoomKind
-    name: StrictStr | None = None
-    members: list[StrictStr] = Field(default_factory=list, max_length=1000)
+    name: Text | None = None
+    members: list[Text] = Field(default_factory=list, max_length=1000)
 
 
 class MemberIn(Body):
-    username: StrictStr
+    username: Text
 
 
 class MessageIn(Body):
-    client_msg_id: StrictStr
-    body: StrictStr
+    client_msg_id: Text
+    body: Text
 
 
 class EditIn(Body):
-    body: StrictStr
+    body: Text
 
 
 class ReadIn(Body):
-    seq: StrictInt
+    seq: Seq
 
 
 class SendFrame(Body):
     type: Literal["send"]
     id: RequestId = None
-    room_id: StrictStr
-    client_msg_id: StrictStr
-    body: StrictStr
+    room_id: Text
+    client_msg_id: Text
+    body: Text
 
 
 class SyncFrame(Body):
     type: Literal["sync"]
     id: RequestId = None
-    rooms: dict[StrictStr, StrictInt] = Field(max_length=1000)
+    rooms: dict[Text, Seq] = Field(max_length=1000)
 
 
 class ReadFrame(Body):
     type: Literal["read"]
     id: RequestId = None
-    room_id: StrictStr
-    seq: StrictInt
+    room_id: Text
+    seq: Seq
 
 
 class TypingFrame(Body):
     type: Literal["typing"]
     id: RequestId = None
-    room_id: StrictStr
+    room_id: Text
 
 
 class PingFrame(Body):

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+DATABASE_SCHEMES = ("sqlite", "postgresql", "mysql", "mariadb")
+BUS_SCHEMES = ("memory", "redis", "rediss")
 DEV_SECRET_KEY = "parley-dev-secret-change-me-0123456789abcdef"
 
 
@@ -35,6 +37,27 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
     node_id: str | None = None
+
+    @field_validator("database_url", "database_replica_url")
+    @classmethod
+    def _known_database(cls, url: str | None) -> str | None:
+        scheme = (url or "").split(":", 1)[0].split("+", 1)[0]
+        if url is not None and scheme not in DATABASE_SCHEMES:
+            raise ValueError(
+                f"scheme {scheme!r} is not supported; use sqlite+aiosqlite:///path, postgresql+asyncpg://... "
+                "or mysql+asyncmy://..."
+            )
+        return url
+
+    @field_validator("bus_url")
+    @classmethod
+    def _known_bus(cls, url: str) -> str:
+        scheme = url.split(":", 1)[0]
+        if scheme not in BUS_SCHEMES:
+            raise ValueError(
+                f"scheme {scheme!r} is not supported; use memory:// or redis://host:6379/0 (rediss:// for TLS)"
+            )
+        return url
 
     @model_validator(mode="after")
     def _refuse_weak_secret(self) -> Settings:

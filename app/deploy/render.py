@@ -18,6 +18,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from app.errors import Invalid
+from app.settings import BUS_SCHEMES, DATABASE_SCHEMES
 
 if TYPE_CHECKING:
     import jinja2
@@ -35,7 +36,6 @@ ACME_WEBROOT = PurePosixPath("/var/www/html")
 # max(64 KiB, 8 x PARLEY_MAX_BODY_BYTES), so this matches it at the default settings.
 MAX_REQUEST_BYTES = 65536
 MAX_WORKERS = 64
-BUS_SCHEMES = ("memory", "redis", "rediss")
 _LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)", re.IGNORECASE)
 _USER = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
 _PORT = re.compile(r"[0-9]+")
@@ -278,9 +278,7 @@ def check_domain(domain: str) -> str:
 
 
 def check_database_url(url: str) -> str:
-    from app.store import SQL_SCHEMES
-
-    if url.split(":", 1)[0].split("+", 1)[0] not in SQL_SCHEMES or "://" not in url:
+    if url.split(":", 1)[0].split("+", 1)[0] not in DATABASE_SCHEMES or "://" not in url:
         raise RenderError("--database-url", "use sqlite+aiosqlite://, postgresql+asyncpg:// or mysql+asyncmy://")
     return _env_safe(url, flag="--database-url")
 

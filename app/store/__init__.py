@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from app.settings import Settings
+from app.settings import DATABASE_SCHEMES, Settings
 from app.store.base import Store
 from app.store.sql import ReplicaHook, SqlStore
-
-SQL_SCHEMES = ("sqlite", "postgresql", "mysql", "mariadb")
 
 
 def open_store(settings: Settings, *, on_replica_read: ReplicaHook | None = None) -> Store:
     scheme = settings.database_url.split(":", 1)[0].split("+", 1)[0]
-    if scheme in SQL_SCHEMES:
+    if scheme in DATABASE_SCHEMES:
         return SqlStore.from_url(
             settings.database_url,
             pool_size=settings.database_pool_size,

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
 from app.domain import Member, Message, Role, Room, RoomKind, User, direct_key, new_id, now_ms
-from app.errors import Conflict, NotFound, Unavailable
+from app.errors import Conflict, Invalid, NotFound, Unavailable
 from app.store.base import Credentials, Page, RoomView
 from app.store.tables import members, messages, rooms, users
 
@@ -119,6 +119,8 @@ class SqlStore:
         try:
             async with (engine or self.engine).connect() as conn:
                 yield conn
+        except (exc.DataError, OverflowError) as error:
+            raise Invalid(f"a value cannot be stored or compared: {type(error).__name__}") from error
         except (exc.OperationalError, exc.InterfaceError, OSError) as error:
             raise Unavailable(f"database unavailable: {type(error).__name__}") from error
 
@@ -138,6 +140,8 @@ class SqlStore:
                             return await work(conn)
                     async with self._write_lock, self.engine.begin() as conn:
                         return await work(conn)
+        except (exc.DataError, OverflowError) as error:
+            raise Invalid(f"a value cannot be stored or compared: {type(error).__name__}") from error
         except (exc.OperationalError, exc.InterfaceError, OSError) as error:
             raise Unavailable(f"database unavailable: {type(error).__name__}") from error
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Path, Query, Response, status
 
 from app.api.deps import ChatDep, CurrentUser
+from app.domain import MAX_SEQ, PAGE_MAX
 from app.schemas import EditIn, MessageIn, ReadIn
 
+SeqPath = Annotated[int, Path(ge=1, le=MAX_SEQ)]
 router = APIRouter(prefix="/rooms/{room_id}", tags=["messages"])
 
 
@@ -25,21 +27,21 @@ async def history(
     room_id: str,
     user: CurrentUser,
     chat: ChatDep,
-    after_seq: Annotated[int | None, Query()] = None,
-    before_seq: Annotated[int | None, Query()] = None,
-    limit: Annotated[int | None, Query()] = None,
+    after_seq: Annotated[int | None, Query(ge=0, le=MAX_SEQ)] = None,
+    before_seq: Annotated[int | None, Query(ge=1, le=MAX_SEQ)] = None,
+    limit: Annotated[int | None, Query(ge=1, le=PAGE_MAX)] = None,
 ) -> dict[str, Any]:
     page = await chat.history(user, room_id, after_seq=after_seq, before_seq=before_seq, limit=limit)
     return {"messages": [m.public() for m in page.messages], "has_more": page.has_more}
 
 
 @router.patch("/messages/{seq}")
-async def edit(room_id: str, seq: int, body: EditIn, user: CurrentUser, chat: ChatDep) -> dict[str, Any]:
+async def edit(room_id: str, seq: SeqPath, body: EditIn, user: CurrentUser, chat: ChatDep) -> dict[str, Any]:
     return (await chat.edit(user, room_id=room_id, seq=seq, body=body.body)).public()
 
 
 @router.delete("/messages/{seq}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete(room_id: str, seq: int, user: CurrentUser, chat: ChatDep) -> None:
+async def delete(room_id: str, seq: SeqPath, user: CurrentUser, chat: ChatDep) -> None:
     await chat.delete(user, room_id=room_id, seq=seq)
 
 
