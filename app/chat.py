@@ -5,7 +5,6 @@ call this one class."""
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Iterable
 
 from app import frames
@@ -16,7 +15,6 @@ from app.domain import (
     Role,
     Room,
     RoomKind,
-    TokenBucket,
     User,
     check_add_member,
     check_body,
@@ -29,8 +27,9 @@ from app.domain import (
     page_limit,
     require_member,
 )
-from app.errors import Forbidden, Invalid, NotFound, RateLimited, Unavailable
+from app.errors import Forbidden, Invalid, NotFound, Unavailable
 from app.metrics import Metrics
+from app.ratelimit import SendLimiter
 from app.store.base import Page, RoomView, Store
 
 log = logging.getLogger(__name__)
@@ -39,7 +38,7 @@ OnStored = Callable[[Message], None]
 
 
 class Chat:
-    def __init__(self, *, store: Store, bus: Bus, metrics: Metrics, max_body_bytes: int, limiter: TokenBucket) -> None:
+    def __init__(self, *, store: Store, bus: Bus, metrics: Metrics, max_body_bytes: int, limiter: SendLimiter) -> None:
         self.store = store
         self.bus = bus
         self.metrics = metrics
@@ -125,8 +124,7 @@ class Chat:
         `ack` goes out before the `message` frames (protocol.md)."""
         check_client_msg_id(client_msg_id)
         check_body(body, max_bytes=self.max_body_bytes)
-        if wait := self.limiter.take(actor.id, time.monotonic()):
-            raise RateLimited(f"too many messages; retry in {wait:.2f}s", retry_after=wait)
+        await self.limiter.check(actor.id)
         member_ids = await self._member_ids(room_id, actor)
         message, created = await self.store.append_message(
             room_id=room_id, sender_id=actor.id, client_msg_id=client_msg_id, body=body

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from app.accounts import Accounts
 from app.bus import Bus, open_bus
 from app.chat import Chat
-from app.domain import TokenBucket
 from app.hub import Hub
 from app.metrics import Metrics
+from app.ratelimit import SendLimiter
 from app.settings import Settings
 from app.store import Store, open_store
 
@@ -34,7 +34,13 @@ class Services:
         store = open_store(settings, on_replica_read=metrics.replica_read)
         bus = open_bus(settings, node_id=node_id)
         hub = Hub(metrics)
-        limiter = TokenBucket(rate=settings.messages_per_second, burst=settings.message_burst)
+        redis_url = settings.bus_url if settings.bus_url.startswith(("redis:", "rediss:")) else None
+        limiter = SendLimiter(
+            rate=settings.messages_per_second,
+            burst=settings.message_burst,
+            redis_url=redis_url,
+            prefix=settings.bus_prefix,
+        )
         services = cls(
             settings=settings,
             store=store,
