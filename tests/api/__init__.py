@@ -1,0 +1,1 @@
+"""In-process tests of the REST API and the WebSocket protocol (protocol.md), driven by TestClient."""
