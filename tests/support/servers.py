@@ -44,7 +44,8 @@ class ServerProcess:
     def ws_url(self) -> str:
         return f"ws://127.0.0.1:{self.port}/ws"
 
-    def start(self, *, timeout: float = 30.0) -> ServerProcess:
+    def start(self, *, timeout: float = 30.0, ready_path: str = "/readyz") -> ServerProcess:
+        """Start and wait until `ready_path` answers 200 (`/healthz` for a node whose bus or store is down)."""
         command = [PARLEY, "serve", "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(self.workers)]
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(command, env={**os.environ, **self.env}, stdout=log, stderr=log)
@@ -53,7 +54,7 @@ class ServerProcess:
             if self.process.poll() is not None:
                 raise RuntimeError(f"parley serve exited with {self.process.returncode}:\n{self.log_path.read_text()}")
             try:
-                if httpx.get(f"{self.base_url}/readyz", timeout=1).status_code == 200:
+                if httpx.get(f"{self.base_url}{ready_path}", timeout=1).status_code == 200:
                     return self
             except httpx.HTTPError:
                 pass
