@@ -8,6 +8,7 @@ available) and logs it."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import time
@@ -20,6 +21,7 @@ from redis.exceptions import RedisError
 from app.errors import RateLimited
 
 log = logging.getLogger(__name__)
+ANSWER_SECONDS = 0.5
 
 
 class SendLimiter:
@@ -35,10 +37,11 @@ class SendLimiter:
     async def check(self, user_id: str) -> None:
         """Spend one send of `user_id`'s budget, or raise `RateLimited` with the seconds to wait."""
         try:
-            if await self._limiter.hit(self._item, user_id):
-                return
-            stats = await self._limiter.get_window_stats(self._item, user_id)
-        except (RedisError, OSError) as error:
+            async with asyncio.timeout(ANSWER_SECONDS):
+                if await self._limiter.hit(self._item, user_id):
+                    return
+                stats = await self._limiter.get_window_stats(self._item, user_id)
+        except (RedisError, OSError) as error:  # TimeoutError is an OSError: a hung Redis lets sends through too
             log.warning("rate limiter unavailable, letting the send through: %s", error)
             return
         wait = max(0.0, stats.reset_time - time.time())

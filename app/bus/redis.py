@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
@@ -21,6 +21,7 @@ from app.errors import Unavailable
 
 log = logging.getLogger(__name__)
 
+COMMAND_SECONDS = 1.0
 SEP = "\x00"  # never inside a JSON text: control characters are escaped there
 
 # Presence: hash <prefix>:presence:<user> maps node id -> 1 while that node holds a connection for the user;
@@ -170,17 +171,13 @@ class RedisBus:
         )
         if self._deliver is not None:
             self._deliver(event)
-        try:
+        async with self._answering():
             await self._redis.publish(self._channel, encode(event))
-        except (RedisError, OSError) as error:
-            raise Unavailable(f"bus unavailable: {error}") from error
 
     async def _count(self, user_id: str, delta: int) -> int:
-        try:
-            keys = [self._presence_key(user_id), f"{self._prefix}:node-users:{self.node_id}", f"{self._prefix}:nodes"]
+        keys = [self._presence_key(user_id), f"{self._prefix}:node-users:{self.node_id}", f"{self._prefix}:nodes"]
+        async with self._answering():
             total = await self._count_live(keys=keys, args=[self.node_id, delta, self._node_key(), user_id])
-        except (RedisError, OSError) as error:
-            raise Unavailable(f"bus unavailable: {error}") from error
         return int(total)
 
     async def connected(self, user_id: str) -> bool:
@@ -195,17 +192,23 @@ class RedisBus:
         ids = list(user_ids)
         if not ids:
             return set()
-        try:
+        async with self._answering():
             flags = await self._any_live(keys=[self._presence_key(u) for u in ids], args=[self._node_key()])
-        except (RedisError, OSError) as error:
-            raise Unavailable(f"bus unavailable: {error}") from error
         return {user_id for user_id, flag in zip(ids, flags, strict=True) if flag}
 
     async def ping(self) -> None:
-        try:
+        async with self._answering():
             await self._redis.ping()  # type: ignore[misc]
+
+    @contextlib.asynccontextmanager
+    async def _answering(self) -> AsyncIterator[None]:
+        """Redis must answer within COMMAND_SECONDS: a hung Redis (frozen, or a network black hole) must not
+        hold up sends; it is reported as unavailable like a refused one. (TimeoutError is an OSError.)"""
+        try:
+            async with asyncio.timeout(COMMAND_SECONDS):
+                yield
         except (RedisError, OSError) as error:
-            raise Unavailable(f"bus unavailable: {error}") from error
+            raise Unavailable(f"bus unavailable: {error or 'no answer in time'}") from error
 
     async def close(self) -> None:
         for task in self._tasks:

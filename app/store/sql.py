@@ -58,6 +58,19 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _is_unreachable(error: BaseException) -> bool:
+    """The database cannot serve now (down, restarting, connection lost), as opposed to a bad request."""
+    if isinstance(error, exc.OperationalError | exc.InterfaceError | OSError):
+        return True
+    if isinstance(error, exc.DBAPIError) and error.connection_invalidated:
+        return True
+    # The driver's own error, wrapped or (asyncpg while connecting) not: SQLSTATE class 08 is a connection
+    # exception, 57P an operator intervention (shutting down, starting up, not accepting connections).
+    cause = error.orig if isinstance(error, exc.DBAPIError) else error
+    state = str(getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None) or "")
+    return state.startswith(("08", "57P"))
+
+
 def _is_transient(error: BaseException) -> bool:
     if not isinstance(error, exc.DBAPIError):
         return False
@@ -121,8 +134,10 @@ class SqlStore:
                 yield conn
         except (exc.DataError, OverflowError) as error:
             raise Invalid(f"a value cannot be stored or compared: {type(error).__name__}") from error
-        except (exc.OperationalError, exc.InterfaceError, OSError) as error:
-            raise Unavailable(f"database unavailable: {type(error).__name__}") from error
+        except Exception as error:
+            if _is_unreachable(error):
+                raise Unavailable(f"database unavailable: {type(error).__name__}") from error
+            raise
 
     async def _transaction(self, work: Any) -> Any:
         """Run `work(conn)` in a write transaction, retrying deadlocks; driver errors become domain ones."""
@@ -142,8 +157,10 @@ class SqlStore:
                         return await work(conn)
         except (exc.DataError, OverflowError) as error:
             raise Invalid(f"a value cannot be stored or compared: {type(error).__name__}") from error
-        except (exc.OperationalError, exc.InterfaceError, OSError) as error:
-            raise Unavailable(f"database unavailable: {type(error).__name__}") from error
+        except Exception as error:
+            if _is_unreachable(error):
+                raise Unavailable(f"database unavailable: {type(error).__name__}") from error
+            raise
 
     # Users
 
@@ -328,7 +345,7 @@ class SqlStore:
             bump = (
                 rooms.update()
                 .where(rooms.c.id == room_id)
-                .values(last_seq=rooms.c.last_seq + 1, last_message_at=created)
+                .values(last_seq=rooms.c.last_seq + 1, revision=rooms.c.revision + 1, last_message_at=created)
             )
             if self._returning:
                 seq = (await conn.execute(bump.returning(rooms.c.last_seq))).scalar()
@@ -388,34 +405,26 @@ class SqlStore:
         return _message(row)
 
     async def messages(self, room_id: str, *, after_seq: int | None, before_seq: int | None, limit: int) -> Page:
-        """History and sync read the replica when there is one, and fall back to the primary whenever the
-        replica has not yet caught up with what was asked (read your writes). The check is cheap because a
-        room's messages commit in seq order (the room row lock), so a replica always holds a prefix
-        1..k of each room, k being its copy of `rooms.last_seq`."""
+        """History and sync read the replica when there is one and it has caught up with the room; otherwise
+        the primary answers (read your writes). Every write to a room's history (a message, an edit, a
+        delete) bumps `rooms.revision` in its own transaction, so the replica may answer once its copy of
+        the revision is at least the primary's: one primary-key read on the primary per history read."""
         if self.replica is None:
             return await self._messages(self.engine, room_id, after_seq, before_seq, limit)
+        wanted = await self._revision(self.engine, room_id)
         try:
-            async with self._read(self.replica) as conn:
-                held = (await conn.execute(sa.select(rooms.c.last_seq).where(rooms.c.id == room_id))).scalar() or 0
-            page = await self._messages(self.replica, room_id, after_seq, before_seq, limit)
+            if await self._revision(self.replica, room_id) >= wanted:
+                page = await self._messages(self.replica, room_id, after_seq, before_seq, limit)
+                self._replica_read(served=True)
+                return page
         except Unavailable:
-            held, page = -1, Page(messages=[], has_more=False)
-        if held >= 0 and await self._replica_complete(room_id, held, page, after_seq, before_seq):
-            self._replica_read(served=True)
-            return page
+            pass
         self._replica_read(served=False)
         return await self._messages(self.engine, room_id, after_seq, before_seq, limit)
 
-    async def _replica_complete(
-        self, room_id: str, held: int, page: Page, after_seq: int | None, before_seq: int | None
-    ) -> bool:
-        if page.has_more and after_seq is not None:
-            return True  # a full page, all of it below the replica's prefix end
-        if before_seq is not None and held >= before_seq - 1:
-            return True  # everything below before_seq is in the prefix
-        async with self._read() as conn:
-            last_seq = (await conn.execute(sa.select(rooms.c.last_seq).where(rooms.c.id == room_id))).scalar() or 0
-        return held >= last_seq
+    async def _revision(self, engine: AsyncEngine, room_id: str) -> int:
+        async with self._read(engine) as conn:
+            return int((await conn.execute(sa.select(rooms.c.revision).where(rooms.c.id == room_id))).scalar() or 0)
 
     def _replica_read(self, *, served: bool) -> None:
         if self._on_replica_read is not None:
@@ -456,7 +465,10 @@ class SqlStore:
     async def _update_message(self, room_id: str, seq: int, **values: Any) -> Message:
         async def work(conn: AsyncConnection) -> int:
             where = sa.and_(messages.c.room_id == room_id, messages.c.seq == seq)
-            return (await conn.execute(messages.update().where(where).values(**values))).rowcount
+            changed: int = (await conn.execute(messages.update().where(where).values(**values))).rowcount
+            if changed:
+                await conn.execute(rooms.update().where(rooms.c.id == room_id).values(revision=rooms.c.revision + 1))
+            return changed
 
         if not await self._transaction(work):
             raise NotFound(f"no message {seq} in this room")

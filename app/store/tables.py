@@ -35,6 +35,8 @@ rooms = sa.Table(
     sa.Column("epoch", sa.Integer, nullable=False, server_default="1"),
     # Set by the same statement that allocates a seq, so room lists sort by activity for free.
     sa.Column("last_message_at", sa.BigInteger),
+    # Bumped by every write to the room's history (message, edit, delete): how far a replica has caught up.
+    sa.Column("revision", sa.BigInteger, nullable=False, server_default="0"),
     **MYSQL_OPTIONS,
 )
 

@@ -13,7 +13,7 @@ from tests.factories import make_group, make_user
 from tests.support.servers import migrate
 
 
-async def test_lagging_replica_serves_what_it_holds_and_falls_back_for_the_rest(tmp_path: Path) -> None:
+async def test_a_replica_serves_only_once_it_has_caught_up_with_the_room(tmp_path: Path) -> None:
     primary_path, replica_path = tmp_path / "primary.db", tmp_path / "replica.db"
     migrate({"PARLEY_DATABASE_URL": f"sqlite+aiosqlite:///{primary_path}"})
     reads: list[bool] = []
@@ -22,27 +22,37 @@ async def test_lagging_replica_serves_what_it_holds_and_falls_back_for_the_rest(
         replica_url=f"sqlite+aiosqlite:///{replica_path}",
         on_replica_read=reads.append,
     )
+
+    def replicate() -> None:
+        with sqlite3.connect(primary_path) as source, sqlite3.connect(replica_path) as copy:
+            source.backup(copy)
+
+    async def history(after: int | None, before: int | None, limit: int = 50) -> list[tuple[int, str]]:
+        page = await store.messages(room.id, after_seq=after, before_seq=before, limit=limit)
+        return [(m.seq, m.public()["body"]) for m in page.messages]
+
     try:
         alice = await make_user(store)
         room = await make_group(store, alice)
         for i in range(10):
-            await store.append_message(room_id=room.id, sender_id=alice.id, client_msg_id=f"a{i}", body="x")
-        with sqlite3.connect(primary_path) as source, sqlite3.connect(replica_path) as copy:
-            source.backup(copy)  # the replica catches up to seq 10, then lags
-        for i in range(5):
+            await store.append_message(room_id=room.id, sender_id=alice.id, client_msg_id=f"a{i}", body=f"m{i}")
+        replicate()
+        assert [seq for seq, _ in await history(0, None, 3)] == [1, 2, 3] and reads[-1] is True
+        assert [seq for seq, _ in await history(None, 8)] == list(range(1, 8)) and reads[-1] is True
+
+        for i in range(5):  # the replica now lags five messages behind
             await store.append_message(room_id=room.id, sender_id=alice.id, client_msg_id=f"b{i}", body="x")
-
-        async def seqs(after: int | None, before: int | None, limit: int) -> list[int]:
-            page = await store.messages(room.id, after_seq=after, before_seq=before, limit=limit)
-            return [m.seq for m in page.messages]
-
-        assert await seqs(0, None, 3) == [1, 2, 3] and reads[-1] is True
-        assert await seqs(None, 8, 50) == list(range(1, 8)) and reads[-1] is True
-        assert await seqs(8, None, 50) == list(range(9, 16)) and reads[-1] is False
-        assert await seqs(None, None, 50) == list(range(1, 16)) and reads[-1] is False
-        assert await seqs(None, 14, 3) == [11, 12, 13] and reads[-1] is False
+        assert [seq for seq, _ in await history(8, None)] == list(range(9, 16)) and reads[-1] is False
+        assert [seq for seq, _ in await history(None, None)] == list(range(1, 16)) and reads[-1] is False
         sync = await store.sync({room.id: 0}, limit=200)
         assert [m.seq for m in sync.messages] == list(range(1, 16))
+
+        replicate()
+        await store.edit_message(room_id=room.id, seq=2, body="edited")
+        await store.delete_message(room_id=room.id, seq=3)  # the replica lags by an edit and a delete only
+        assert (await history(1, None, 2)) == [(2, "edited"), (3, "")] and reads[-1] is False
+        replicate()
+        assert (await history(1, None, 2)) == [(2, "edited"), (3, "")] and reads[-1] is True
     finally:
         await store.close()
 
