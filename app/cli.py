@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import sys
+from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from typing import Annotated
 
@@ -16,6 +18,46 @@ from app.settings import Settings
 
 cli = typer.Typer(help="Parley: self-hosted instant messaging.", no_args_is_help=True, add_completion=False)
 cli.add_typer(render, name="render", no_args_is_help=True)
+
+
+def add_plugin_commands(app: typer.Typer, group: str = "parley.commands") -> None:
+    """Add the Typer apps that packages register as entry points of `group` (infra's `plan` and others), so
+    `app` never imports them. One whose import fails for want of an optional dependency is left out, and
+    `--help` says how to install it."""
+    missing: dict[str, list[str]] = {}
+    added: set[str] = set()
+    for entry in sorted(entry_points(group=group), key=lambda e: e.name):
+        if entry.name in added:
+            continue
+        try:
+            commands = entry.load()
+        except ModuleNotFoundError as error:
+            missing.setdefault(_install_hint(entry, error.name or entry.module), []).append(entry.name)
+            continue
+        app.add_typer(commands, name=entry.name)
+        added.add(entry.name)
+    if missing:
+        hints = [f"{', '.join(sorted(set(names)))}: {hint}" for hint, names in missing.items()]
+        # Typer renders help as Rich markup, where `[infra]` would be a style tag.
+        app.info.epilog = f"Not installed: {'; '.join(hints)}.".replace("[", "\\[")
+
+
+def _install_hint(entry: EntryPoint, module: str) -> str:
+    """Which extra of the entry point's distribution requires `module`'s distribution."""
+
+    def normalised(name: str) -> str:
+        return re.sub(r"[-_.]+", "-", name).lower()
+
+    wanted = normalised(module.split(".")[0])
+    for requirement in (entry.dist.requires if entry.dist else None) or []:
+        name = re.split(r"[\s;<>=!~\[(]", requirement, maxsplit=1)[0]
+        extra = re.search(r"""extra\s*==\s*["']([^"']+)""", requirement)
+        if extra and normalised(name) == wanted and entry.dist is not None:
+            return f"install the {extra[1]} extra (pip install '{entry.dist.name}[{extra[1]}]')"
+    return f"needs {module}, which is not installed"
+
+
+add_plugin_commands(cli)
 
 
 def load_settings() -> Settings:
