@@ -24,6 +24,7 @@ from app.domain import (
     check_remove_member,
     check_room_name,
     normalise_username,
+    now_ms,
     page_limit,
     require_member,
 )
@@ -35,6 +36,7 @@ from app.store.base import Page, RoomView, Store
 log = logging.getLogger(__name__)
 
 OnStored = Callable[[Message], None]
+REANNOUNCE_AFTER_MS = 2000
 
 
 class Chat:
@@ -133,6 +135,9 @@ class Chat:
             on_stored(message)
         if created:
             self.metrics.messages_sent.inc()
+        if created or now_ms() - message.created_at > REANNOUNCE_AFTER_MS:
+            # A resend long after the original (the sender reconnected) may follow a node that stored the
+            # message and died before announcing it: announce again; clients drop seqs they hold.
             await self._announce(member_ids, frames.message(message), kind="message")
         return message, created
 

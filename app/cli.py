@@ -92,6 +92,8 @@ def serve(
         port=port,
         workers=workers,
         ws="websockets-sansio",
+        # Chat frames are small: compression would cost ~35 KB of memory per connection and CPU per frame.
+        ws_per_message_deflate=False,
         ws_max_size=max(1 << 20, 4 * settings.max_frame_bytes),
         ws_ping_interval=settings.heartbeat_seconds,
         ws_ping_timeout=settings.heartbeat_seconds,

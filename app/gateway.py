@@ -1,4 +1,5 @@
-"""The WebSocket gateway (`GET /ws?token=...`): one reader loop per connection, frames per protocol.md."""
+"""The WebSocket gateway (`GET /ws?token=...`): one reader loop per connection; each frame goes to the
+`FrameHandler` (app/frame_handler.py) that the serverless handlers share."""
 
 from __future__ import annotations
 
@@ -6,20 +7,20 @@ import asyncio
 import contextlib
 import logging
 import time
-from typing import Any
 
 import orjson
-from pydantic import ValidationError
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from app import frames
-from app.errors import ParleyError, PayloadTooLarge, Unauthorized, Unavailable
+from app.errors import Unauthorized, Unavailable
+from app.frame_handler import FrameHandler
 from app.hub import CLOSE_TRY_AGAIN_LATER, CLOSE_UNAUTHORIZED, Connection
-from app.schemas import PingFrame, ReadFrame, SendFrame, SyncFrame, TypingFrame, client_frame, describe
 from app.services import Services
 
 log = logging.getLogger(__name__)
 CLEANUP_SECONDS = 5.0
+# Frames a connection may have waiting to be handled before further ones are refused as rate_limited.
+INBOX_FRAMES = 256
 
 
 async def websocket_endpoint(websocket: WebSocket) -> None:
@@ -62,86 +63,53 @@ async def _announce_presence(services: Services, connection: Connection, *, firs
 
 
 async def _read_frames(services: Services, connection: Connection, websocket: WebSocket) -> None:
-    handler = FrameHandler(services, connection)
+    """Read frames without pause and handle them in order on a task of their own. Reading never waits for
+    a frame to be handled, so the client's pongs keep arriving however busy the node is (an unread
+    socket would be closed 1011 by the heartbeat); a client that sends faster than its frames can be
+    handled finds the inbox full and gets `rate_limited` errors for the frames that do not fit."""
+    handler = FrameHandler(services, connection.user, connection.push)
+    inbox: asyncio.Queue[str] = asyncio.Queue(INBOX_FRAMES)
+    worker = asyncio.create_task(_handle_in_order(handler, inbox), name=f"ws-frames-{connection.user.id}")
+    try:
+        while (text := await _next_text(websocket, handler)) is not None:
+            try:
+                inbox.put_nowait(text)
+            except asyncio.QueueFull:
+                handler.reply_error("rate_limited", "the server is busy with your earlier frames; slow down", _id(text))
+    finally:
+        worker.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await worker
+
+
+async def _handle_in_order(handler: FrameHandler, inbox: asyncio.Queue[str]) -> None:
+    while True:
+        await handler.handle(await inbox.get())
+
+
+async def _next_text(websocket: WebSocket, handler: FrameHandler) -> str | None:
+    """The next text frame (binary ones decoded as UTF-8), or None once the client is gone."""
     while True:
         try:
             message = await websocket.receive()
         except (WebSocketDisconnect, RuntimeError):
-            return
+            return None
         if message["type"] == "websocket.disconnect":
-            return
+            return None
         text = message.get("text")
-        if text is None:
-            try:
-                text = (message.get("bytes") or b"").decode()
-            except UnicodeDecodeError:
-                handler.reply_error("invalid_request", "binary frames must be UTF-8 JSON")
-                continue
-        await handler.handle(text)
-
-
-class FrameHandler:
-    def __init__(self, services: Services, connection: Connection) -> None:
-        self.services = services
-        self.chat = services.chat
-        self.connection = connection
-        self.user = connection.user
-        self.max_frame_bytes = services.settings.max_frame_bytes
-
-    def reply(self, frame: dict[str, Any]) -> None:
-        self.connection.push(frames.dumps(frame))
-
-    def reply_error(self, code: str, detail: str, request_id: Any = None) -> None:
-        self.services.metrics.errors.labels(code).inc()
-        self.connection.push(frames.error(code, detail, request_id))
-
-    async def handle(self, text: str) -> None:
-        request_id = None
+        if text is not None:
+            return str(text)
         try:
-            if len(text) > self.max_frame_bytes // 4 and len(text.encode()) > self.max_frame_bytes:
-                raise PayloadTooLarge(f"frames are limited to {self.max_frame_bytes} bytes")
-            try:
-                raw = orjson.loads(text)
-            except orjson.JSONDecodeError:
-                self.reply_error("invalid_request", "a frame must be one JSON object")
-                return
-            if isinstance(raw, dict) and isinstance(raw.get("id"), str | int) and not isinstance(raw["id"], bool):
-                request_id = raw["id"]
-            try:
-                frame = client_frame.validate_python(raw)
-            except ValidationError as error:
-                self.reply_error("invalid_request", describe(error), request_id)
-                return
-            await self.dispatch(frame)
-        except ParleyError as error:
-            self.reply_error(error.code, error.detail, request_id)
-        except Exception:
-            log.exception("frame failed")
-            self.reply_error("internal_error", "the server failed on this frame; it has been logged", request_id)
+            return (message.get("bytes") or b"").decode()
+        except UnicodeDecodeError:
+            handler.reply_error("invalid_request", "binary frames must be UTF-8 JSON")
 
-    async def dispatch(self, frame: Any) -> None:
-        match frame:
-            case SendFrame():
-                await self.chat.send(
-                    self.user,
-                    room_id=frame.room_id,
-                    client_msg_id=frame.client_msg_id,
-                    body=frame.body,
-                    on_stored=lambda message: self.reply({"type": "ack", "id": frame.id, "message": message.public()}),
-                )
-            case SyncFrame():
-                page = await self.chat.sync(self.user, dict(frame.rooms))
-                self.reply(
-                    {
-                        "type": "sync",
-                        "id": frame.id,
-                        "messages": [m.public() for m in page.messages],
-                        "has_more": page.has_more,
-                    }
-                )
-            case ReadFrame():
-                await self.chat.mark_read(self.user, room_id=frame.room_id, seq=frame.seq)
-            case TypingFrame():
-                await self.chat.typing(self.user, room_id=frame.room_id)
-            case PingFrame():
-                self.reply({"type": "pong", "id": frame.id} if frame.id is not None else {"type": "pong"})
+
+def _id(text: str) -> str | int | None:
+    """The request id of a frame not handled, so its error still names it."""
+    try:
+        frame = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return None
+    request_id = frame.get("id") if isinstance(frame, dict) else None
+    return request_id if isinstance(request_id, str | int) and not isinstance(request_id, bool) else None

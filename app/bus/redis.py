@@ -147,7 +147,9 @@ class RedisBus:
     async def _heartbeat(self) -> None:
         while True:
             try:
-                previous = await self._redis.set(self._node_key(self.node_id), 1, ex=int(self._liveness), get=True)
+                previous = await self._redis.set(
+                    self._node_key(self.node_id), 1, px=max(1, int(self._liveness * 1000)), get=True
+                )
                 if previous is None and self._local_users:
                     # Redis restarted (or our key lapsed): announce every user we still hold again.
                     async with self._redis.pipeline(transaction=False) as pipe:

@@ -60,8 +60,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def _is_unreachable(error: BaseException) -> bool:
     """The database cannot serve now (down, restarting, connection lost), as opposed to a bad request."""
-    if isinstance(error, exc.OperationalError | exc.InterfaceError | OSError):
-        return True
+    if isinstance(error, exc.OperationalError | exc.InterfaceError | exc.TimeoutError | OSError):
+        return True  # exc.TimeoutError: no pooled connection freed up in time
     if isinstance(error, exc.DBAPIError) and error.connection_invalidated:
         return True
     # The driver's own error, wrapped or (asyncpg while connecting) not: SQLSTATE class 08 is a connection
@@ -131,6 +131,8 @@ class SqlStore:
     async def _read(self, engine: AsyncEngine | None = None) -> AsyncIterator[AsyncConnection]:
         try:
             async with (engine or self.engine).connect() as conn:
+                # Reads need no transaction: autocommit spares a BEGIN and a ROLLBACK round trip each.
+                await conn.execution_options(isolation_level="AUTOCOMMIT")
                 yield conn
         except (exc.DataError, OverflowError) as error:
             raise Invalid(f"a value cannot be stored or compared: {type(error).__name__}") from error
@@ -337,9 +339,8 @@ class SqlStore:
     async def append_message(
         self, *, room_id: str, sender_id: str, client_msg_id: str, body: str
     ) -> tuple[Message, bool]:
-        if (existing := await self._by_client_msg_id(room_id, sender_id, client_msg_id)) is not None:
-            return existing, False
-
+        # No read first: a repeat fails the unique constraint, its transaction (seq included) rolls back,
+        # and the stored copy is fetched. Repeats are rare; every send saves a round trip.
         async def work(conn: AsyncConnection) -> Message:
             created = now_ms()
             bump = (
