@@ -7,8 +7,8 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DATABASE_SCHEMES = ("sqlite", "postgresql", "mysql", "mariadb")
-BUS_SCHEMES = ("memory", "redis", "rediss")
+DATABASE_SCHEMES = ("sqlite", "postgresql", "mysql", "mariadb", "dynamodb")
+BUS_SCHEMES = ("memory", "redis", "rediss", "apigateway")
 DEV_SECRET_KEY = "parley-dev-secret-change-me-0123456789abcdef"
 
 
@@ -44,8 +44,8 @@ class Settings(BaseSettings):
         scheme = (url or "").split(":", 1)[0].split("+", 1)[0]
         if url is not None and scheme not in DATABASE_SCHEMES:
             raise ValueError(
-                f"scheme {scheme!r} is not supported; use sqlite+aiosqlite:///path, postgresql+asyncpg://... "
-                "or mysql+asyncmy://..."
+                f"scheme {scheme!r} is not supported; use sqlite+aiosqlite:///path, postgresql+asyncpg://..., "
+                "mysql+asyncmy://... or dynamodb://?region=..."
             )
         return url
 
@@ -55,7 +55,8 @@ class Settings(BaseSettings):
         scheme = url.split(":", 1)[0]
         if scheme not in BUS_SCHEMES:
             raise ValueError(
-                f"scheme {scheme!r} is not supported; use memory:// or redis://host:6379/0 (rediss:// for TLS)"
+                f"scheme {scheme!r} is not supported; use memory://, redis://host:6379/0 (rediss:// for TLS) "
+                "or apigateway://... (serverless)"
             )
         return url
 

@@ -5,16 +5,21 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from app.bus.memory import MemoryBus
+from app.store.base import Store
 from app.store.sql import SqlStore
 from tests.support import databases
 from tests.support.servers import ServerProcess, migrate
 
+if TYPE_CHECKING:
+    from tests.support.moto import MotoServer
+
 REDIS_URL = "redis://127.0.0.1:6379/0"
-STORE_BACKENDS = ["sqlite", "postgresql", "mariadb"]
+STORE_BACKENDS = ["sqlite", "postgresql", "mariadb", "dynamodb"]
 
 
 @pytest.fixture(scope="session")
@@ -36,8 +41,32 @@ async def store_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest
     return await databases.new_mysql()
 
 
+@pytest.fixture(scope="session")
+def moto() -> Iterator[MotoServer]:
+    """moto's AWS on a spare loopback port, for the whole session (tests/support/moto.py)."""
+    from tests.support.moto import moto_server
+
+    with moto_server() as server:
+        yield server
+
+
+def dynamodb_url(moto: MotoServer) -> str:
+    """A DynamoDB store URL on moto whose table no other test uses."""
+    return f"dynamodb://?region=us-east-1&prefix=parley-test-{uuid.uuid4().hex[:8]}-&endpoint={moto.endpoint}"
+
+
 @pytest.fixture(params=STORE_BACKENDS)
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[SqlStore]:
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
+    if request.param == "dynamodb":
+        from app.store.dynamodb import DynamoStore, create_table, drop_table
+
+        url = dynamodb_url(request.getfixturevalue("moto"))
+        create_table(url)
+        dynamo_store = DynamoStore.from_url(url, pool_size=20)
+        yield dynamo_store
+        await dynamo_store.close()
+        drop_table(url)
+        return
     url = await store_url(request.param, tmp_path, request)
     sql_store = SqlStore.from_url(url, pool_size=20)
     yield sql_store

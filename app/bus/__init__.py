@@ -17,7 +17,11 @@ def open_bus(settings: Settings, *, node_id: str) -> Bus:
         return RedisBus(
             settings.bus_url, node_id=node_id, prefix=settings.bus_prefix, liveness_seconds=settings.heartbeat_seconds
         )
-    raise ValueError(f"PARLEY_BUS_URL scheme {scheme!r} is not supported; use memory:// or redis://")
+    if scheme == "apigateway":
+        from app.bus.apigateway import ApiGatewayBus
+
+        return ApiGatewayBus.from_url(settings.bus_url, node_id=node_id)
+    raise ValueError(f"PARLEY_BUS_URL scheme {scheme!r} is not supported; use memory://, redis:// or apigateway://")
 
 
 __all__ = ["Bus", "Event", "open_bus"]

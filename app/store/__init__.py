@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from app.settings import DATABASE_SCHEMES, Settings
 from app.store.base import Store
-from app.store.sql import ReplicaHook, SqlStore
 
 
-def open_store(settings: Settings, *, on_replica_read: ReplicaHook | None = None) -> Store:
+def open_store(settings: Settings, *, on_replica_read: Callable[[bool], None] | None = None) -> Store:
+    # Backends import lazily: a SQL node never loads boto3, and the serverless handlers never load SQLAlchemy.
     scheme = settings.database_url.split(":", 1)[0].split("+", 1)[0]
+    if scheme == "dynamodb":
+        from app.store.dynamodb import DynamoStore
+
+        return DynamoStore.from_url(settings.database_url, pool_size=settings.database_pool_size)
     if scheme in DATABASE_SCHEMES:
+        from app.store.sql import SqlStore
+
         return SqlStore.from_url(
             settings.database_url,
             pool_size=settings.database_pool_size,
@@ -18,7 +26,7 @@ def open_store(settings: Settings, *, on_replica_read: ReplicaHook | None = None
         )
     raise ValueError(
         f"PARLEY_DATABASE_URL scheme {scheme!r} is not supported; use one of: "
-        "sqlite+aiosqlite://, postgresql+asyncpg://, mysql+asyncmy://"
+        "sqlite+aiosqlite://, postgresql+asyncpg://, mysql+asyncmy://, dynamodb://"
     )
 
 

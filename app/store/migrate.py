@@ -18,6 +18,11 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(url: str, revision: str = "head") -> None:
+    if url.startswith("dynamodb:"):
+        from app.store.dynamodb import create_table  # DynamoDB has no schema to migrate: only its table
+
+        create_table(url)
+        return
     command.upgrade(alembic_config(url), revision)
 
 
