@@ -1,0 +1,1 @@
+"""Parley's load benchmark: `python -m bench.run` (or `make bench`); see README.md."""
