@@ -7,26 +7,30 @@ PORT ?= 8000
 
 .PHONY: run test lint bench clean
 
-$(BIN)/parley: pyproject.toml
+# The service alone for `make run`; tests, lint and the Pulumi SDKs for everything else.
+$(VENV)/.runtime: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e .
 	touch $@
 
-run: $(BIN)/parley
+$(VENV)/.dev: $(VENV)/.runtime
+	$(BIN)/pip install --quiet -e '.[dev,infra]'
+	touch $@
+
+run: $(VENV)/.runtime
 	$(BIN)/parley migrate
 	$(BIN)/parley serve --host $(HOST) --port $(PORT)
 
-test: $(BIN)/parley
+test: $(VENV)/.dev
 	$(BIN)/python -m tests.setup
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-lint: $(BIN)/parley
-	$(BIN)/ruff check app tests bench
-	$(BIN)/ruff format --check app tests bench
+lint: $(VENV)/.dev
+	$(BIN)/ruff check app infra tests bench
+	$(BIN)/ruff format --check app infra tests bench
 	$(BIN)/mypy
 
-bench: $(BIN)/parley
+bench: $(VENV)/.dev
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 clean:

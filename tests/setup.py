@@ -15,7 +15,23 @@ DEBIAN_PACKAGES = {
     "/usr/sbin/nginx": "nginx",
     "/usr/sbin/haproxy": "haproxy",
     "/usr/bin/openssl": "openssl",
+    "/usr/bin/podman": "podman",
+    "/usr/sbin/runc": "runc",
+    "/usr/lib/podman/netavark": "netavark",
+    "/usr/lib/podman/aardvark-dns": "aardvark-dns",
+    "/usr/sbin/xtables-nft-multi": "iptables",
+    "/usr/bin/mmdebstrap": "mmdebstrap",
+    "/usr/bin/dot": "graphviz",
 }
+# Podman's defaults assume systemd and crun; containers.conf makes it run on this machine (design.md).
+CONTAINERS_CONF = "/etc/containers/containers.conf"
+CONTAINERS_CONF_TEXT = """\
+[containers]
+default_ulimits = []
+
+[engine]
+runtime = "runc"
+"""
 # Installing nginx or haproxy starts the distribution's service where the init system lets it (nginx's default
 # site takes port 80). The deploy tests run their own nginx and HAProxy on spare ports from the configurations
 # they render, so those services are stopped again to leave port 80 free and the machine as it was.
@@ -41,6 +57,15 @@ def install(packages: list[str]) -> None:
             subprocess.run(["service", service, "stop"], check=False, capture_output=True)
 
 
+def configure_podman() -> None:
+    """Write containers.conf unless the machine has one already (then it is the operator's)."""
+    if os.path.exists(CONTAINERS_CONF) or not os.path.exists("/usr/bin/podman") or os.geteuid() != 0:
+        return
+    os.makedirs(os.path.dirname(CONTAINERS_CONF), exist_ok=True)
+    with open(CONTAINERS_CONF, "w") as conf:
+        conf.write(CONTAINERS_CONF_TEXT)
+
+
 def unreachable_services() -> list[str]:
     down = []
     for name, address in SERVICES.items():
@@ -54,6 +79,7 @@ def unreachable_services() -> list[str]:
 def main() -> None:
     if packages := missing_packages():
         install(packages)
+    configure_podman()
     if down := unreachable_services():
         sys.exit(f"tests need these servers running: {', '.join(down)} (see README, 'Running the tests')")
 
