@@ -4,6 +4,7 @@ manifests that `deploy/kubernetes/` holds as YAML, so `pulumi up` and `kubectl a
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
@@ -52,14 +53,21 @@ def plans() -> dict[str, Plan]:
 
 @pytest.fixture(scope="module")
 def configs() -> dict[str, ParleyKubernetesArgs]:
-    """The component's arguments each stack's configuration yields, with the secrets as plain values."""
+    """The component's arguments each stack's configuration yields, with the secrets as plain values. Reading
+    a secret makes a Pulumi Output, which needs an event loop: this thread gets one of its own meanwhile."""
     found = {}
-    for stack in KUBERNETES_STACKS:
-        given = PROD_SECRETS if "prod" in stack else {}
-        pulumi.runtime.set_all_config(stack_config(PROJECT, stack).values | given)
-        args = args_from(pulumi.Config("parley"))
-        plain = {SECRETS[k.removeprefix("parley:")]: v for k, v in given.items()}
-        found[stack] = dataclasses.replace(args, secrets=plain)
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        for stack in KUBERNETES_STACKS:
+            given = PROD_SECRETS if "prod" in stack else {}
+            pulumi.runtime.set_all_config(stack_config(PROJECT, stack).values | given)
+            args = args_from(pulumi.Config("parley"))
+            plain = {SECRETS[k.removeprefix("parley:")]: v for k, v in given.items()}
+            found[stack] = dataclasses.replace(args, secrets=plain)
+    finally:
+        asyncio.set_event_loop(None)
+        loop.close()
     return found
 
 

@@ -21,6 +21,7 @@ from websockets.exceptions import ConnectionClosed
 
 Frame = dict[str, Any]
 TIMEOUT = 10.0
+PIPELINE = 100
 
 
 class WsClient:
@@ -106,12 +107,16 @@ class WsClient:
         return message
 
     async def send_messages(self, room_id: str, bodies: Iterable[str], timeout: float = TIMEOUT) -> list[Frame]:
-        """Send every message at once without waiting in between, then collect their acks in order."""
-        ids = []
-        for body in bodies:
-            ids.append(self.next_id())
-            await self.send({"id": ids[-1], **send_frame(room_id, body)})
-        answers = [await self.answer(request_id, timeout) for request_id in ids]
+        """Send the messages pipelined, then collect their acks in order: `PIPELINE` at a time, well inside
+        the frames a server holds for one connection before it refuses more (protocol.md)."""
+        pending, answers = list(bodies), []
+        while pending:
+            batch, pending = pending[:PIPELINE], pending[PIPELINE:]
+            ids = []
+            for body in batch:
+                ids.append(self.next_id())
+                await self.send({"id": ids[-1], **send_frame(room_id, body)})
+            answers += [await self.answer(request_id, timeout) for request_id in ids]
         if failed := [a for a in answers if a["type"] != "ack"]:
             raise AssertionError(f"{len(failed)} sends failed, first: {failed[0]}")
         return [a["message"] for a in answers]
