@@ -103,3 +103,14 @@ class Store(Protocol):
         """Raise `Unavailable` unless the store answers now."""
 
     async def close(self) -> None: ...
+
+
+async def sync_from(store: Store, cursors: dict[str, int], *, limit: int) -> Page:
+    """`Store.sync` in terms of `Store.messages`: rooms in the order given, at most `limit` messages in all."""
+    found: list[Message] = []
+    for room_id, after_seq in cursors.items():
+        page = await store.messages(room_id, after_seq=after_seq, before_seq=None, limit=limit - len(found))
+        found.extend(page.messages)
+        if page.has_more or len(found) >= limit:
+            return Page(messages=found, has_more=True)
+    return Page(messages=found, has_more=False)

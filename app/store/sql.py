@@ -14,7 +14,7 @@ from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait
 
 from app.domain import Member, Message, Role, Room, RoomKind, User, direct_key, new_id, now_ms
 from app.errors import Conflict, Invalid, NotFound, Unavailable
-from app.store.base import Credentials, Page, RoomView
+from app.store.base import Credentials, Page, RoomView, sync_from
 from app.store.tables import members, messages, rooms, users
 
 _MESSAGE_COLUMNS = (
@@ -449,13 +449,7 @@ class SqlStore:
         return Page(messages=page, has_more=len(rows) > limit)
 
     async def sync(self, cursors: dict[str, int], *, limit: int) -> Page:
-        found: list[Message] = []
-        for room_id, after_seq in cursors.items():
-            page = await self.messages(room_id, after_seq=after_seq, before_seq=None, limit=limit - len(found))
-            found.extend(page.messages)
-            if page.has_more or len(found) >= limit:
-                return Page(messages=found, has_more=True)
-        return Page(messages=found, has_more=False)
+        return await sync_from(self, cursors, limit=limit)
 
     async def edit_message(self, *, room_id: str, seq: int, body: str) -> Message:
         return await self._update_message(room_id, seq, body=body, edited_at=now_ms())
