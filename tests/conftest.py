@@ -18,6 +18,8 @@ from tests.support.servers import ServerProcess, migrate
 if TYPE_CHECKING:
     from tests.support.moto import MotoServer
 
+pytest_plugins = ["tests.support.live"]
+
 REDIS_URL = "redis://127.0.0.1:6379/0"
 STORE_BACKENDS = ["sqlite", "postgresql", "mariadb", "dynamodb"]
 

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -39,19 +39,6 @@ RECOVERY_SECONDS = 10.0
 SEND_SECONDS = 10.0
 # How long a probe waits for its live delivery to the other node before the next probe is sent.
 PROBE_SECONDS = 0.5
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=30) as client:
-        yield client
-
-
-@pytest.fixture
-async def connect() -> AsyncIterator[Connector]:
-    connector = Connector()
-    yield connector
-    await connector.close_all()
 
 
 @contextlib.contextmanager

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,19 +24,6 @@ from tests.support.wsclient import Frame, WsClient
 pytestmark = pytest.mark.cluster
 
 READS = "parley_history_reads_total"
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=30) as client:
-        yield client
-
-
-@pytest.fixture
-async def connect() -> AsyncIterator[Connector]:
-    connector = Connector()
-    yield connector
-    await connector.close_all()
 
 
 @pytest.fixture(scope="module")

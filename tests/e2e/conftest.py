@@ -6,11 +6,10 @@ from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import httpx
 import pytest
 
 from app.store.migrate import upgrade
-from tests.e2e.harness import Connector, Nodes, cluster_env, sqlite_copy
+from tests.e2e.harness import Nodes, cluster_env, sqlite_copy
 from tests.support import databases
 from tests.support.servers import ServerProcess
 
@@ -60,16 +59,3 @@ def node(nodes: Nodes, sqlite_template: Path, tmp_path: Path) -> ServerProcess:
         {"PARLEY_DATABASE_URL": sqlite_copy(sqlite_template, tmp_path), "PARLEY_BUS_URL": "memory://"}
     )
     return server
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=30) as client:
-        yield client
-
-
-@pytest.fixture
-async def connect() -> AsyncIterator[Connector]:
-    connector = Connector()
-    yield connector
-    await connector.close_all()
