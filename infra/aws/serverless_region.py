@@ -10,6 +10,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from infra.aws.policies import assume_role_policy
+
 # The WebSocket API reads each frame's `type` to pick a route; every route goes to the same function, which
 # dispatches on the route key (protocol.md's frame types, and the three API Gateway defines).
 ROUTE_SELECTION_EXPRESSION = "$request.body.type"
@@ -194,18 +196,7 @@ class ServerlessRegion(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         role = aws.iam.Role(
             f"{self._name}-functions",
-            assume_role_policy=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "lambda.amazonaws.com"},
-                            "Action": "sts:AssumeRole",
-                        }
-                    ],
-                }
-            ),
+            assume_role_policy=json.dumps(assume_role_policy("lambda.amazonaws.com")),
             opts=child,
         )
         statements = [
@@ -319,18 +310,7 @@ class ServerlessRegion(pulumi.ComponentResource):
         # Access logs of WebSocket APIs need the region's API Gateway account to name a CloudWatch role.
         logs_role = aws.iam.Role(
             f"{self._name}-apigateway-logs",
-            assume_role_policy=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "apigateway.amazonaws.com"},
-                            "Action": "sts:AssumeRole",
-                        }
-                    ],
-                }
-            ),
+            assume_role_policy=json.dumps(assume_role_policy("apigateway.amazonaws.com")),
             opts=child,
         )
         push = aws.iam.RolePolicyAttachment(
