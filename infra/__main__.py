@@ -19,6 +19,8 @@ TARGETS = {
     "kubernetes": "infra.kubernetes.app",
     "aws": "infra.aws.app",
     "aws-serverless": "infra.aws.serverless",
+    "azure": "infra.azure.app",
+    "gcp": "infra.gcp.app",
 }
 
 config = pulumi.Config("parley")

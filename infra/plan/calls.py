@@ -99,5 +99,9 @@ CALLS: dict[str, Callable[[Args, str], Args]] = {
 
 
 def answer(token: str, args: Args, region: str) -> Args:
-    handler = CALLS.get(token)
+    # Imported here: the cloud modules import this one for `Args`.
+    from infra.plan.azure_mocks import CALLS as AZURE_CALLS
+    from infra.plan.gcp_mocks import CALLS as GCP_CALLS
+
+    handler = CALLS.get(token) or AZURE_CALLS.get(token) or GCP_CALLS.get(token)
     return handler(args, region) if handler else dict(args)

@@ -12,6 +12,8 @@ import pulumi
 
 from infra.plan import calls
 from infra.plan.aws_mocks import aws_outputs, digest
+from infra.plan.azure_mocks import azure_outputs
+from infra.plan.gcp_mocks import gcp_outputs
 
 DEFAULT_REGION = "us-east-1"
 
@@ -35,6 +37,10 @@ class PlanMocks(pulumi.runtime.Mocks):
         if package == "aws":
             region = self._region(args.provider, args.inputs)
             extra = aws_outputs(args.typ, args.name, args.inputs, resource_id, region, self._outputs)
+        elif package == "azure-native":
+            extra = azure_outputs(args.typ, args.name, args.inputs, resource_id, self._outputs)
+        elif package == "gcp":
+            extra = gcp_outputs(args.typ, args.name, args.inputs, resource_id, self._outputs)
         elif package == "random":
             extra = _random_outputs(args)
         self._outputs[resource_id] = {**args.inputs, **extra}

@@ -1,0 +1,16 @@
+"""What the mocks add to `gcp:` resources' outputs, and answer for its provider functions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+Args = dict[str, Any]
+
+
+def gcp_outputs(typ: str, name: str, inputs: Args, resource_id: str, known: dict[str, Args]) -> Args:
+    """The outputs beyond the inputs that a `gcp` resource of type `typ` would return."""
+    return {"id": resource_id}
+
+
+CALLS: dict[str, Callable[[Args, str], Args]] = {}
