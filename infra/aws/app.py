@@ -14,11 +14,12 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_random as random
 
-from infra.aws.config import AwsConfig, StackConfig, load
+from infra.aws.config import AwsConfig, load
 from infra.aws.dns import AliasTarget, PublicName, PublicNameArgs
 from infra.aws.region import Region, RegionArgs
 from infra.aws.registry import Registry, RegistryArgs
 from infra.aws.tags import cost_tags, regional_provider
+from infra.stack_config import StackConfig
 
 APP_NAME = "parley"
 COMPONENT_TYPE = "parley:aws:Parley"

@@ -22,18 +22,18 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from infra.aws.config import (
+from infra.aws.config import region
+from infra.aws.serverless_region import FunctionSizing, ServerlessRegion, ServerlessRegionArgs
+from infra.aws.tags import cost_tags, regional_provider
+from infra.lambda_package import ZIP_NAME
+from infra.stack_config import (
     ENVIRONMENTS,
     Environment,
     StackConfig,
     fail,
     refuse_plaintext_secrets,
     refuse_unknown_keys,
-    region,
 )
-from infra.aws.serverless_region import FunctionSizing, ServerlessRegion, ServerlessRegionArgs
-from infra.aws.tags import cost_tags, regional_provider
-from infra.lambda_package import ZIP_NAME
 
 APP_NAME = "parley"
 COMPONENT_TYPE = "parley:aws:Serverless"

@@ -18,10 +18,11 @@ from typing import Any
 import pytest
 import yaml
 
-from infra.aws.config import AWS_KEYS, StackConfig, load
+from infra.aws.config import AWS_KEYS, load
 from infra.aws.tags import TAG_KEYS
 from infra.plan import Plan, PlanError, Resource, Secret, run_stack
 from infra.plan.values import reveal
+from infra.stack_config import StackConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 STACK_FILES = {p.name.removeprefix("Pulumi.").removesuffix(".yaml"): p for p in (ROOT / "stacks").glob("*.yaml")}

@@ -1,0 +1,125 @@
+"""Stack configuration shared by every cloud target: the Pulumi config map as one value, and the checks each
+target runs before it declares any resource. Every refusal is a `pulumi.RunError` naming the key, so
+`pulumi up` stops with one clear line."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, NoReturn
+
+import pulumi
+import yaml
+from pulumi.runtime import config as runtime_config
+
+Environment = Literal["dev", "staging", "prod"]
+ENVIRONMENTS: tuple[Environment, ...] = ("dev", "staging", "prod")
+PROJECT_FILE = Path(__file__).resolve().parents[1] / "Pulumi.yaml"
+# Keys that only ever hold secrets. Set in plain text, their value already sits in a stack file (and so in
+# git), so the program stops instead of deploying it.
+SECRET_KEYS = frozenset(
+    {
+        "parley:secretKey",
+        "parley:databaseUrl",
+        "parley:busUrl",
+        "parley:kubeconfig",
+        "parley:dbPassword",
+        "parley:redisAuthToken",
+        "aws:accessKey",
+        "aws:secretKey",
+        "aws:token",
+        "azure-native:clientSecret",
+        "azure-native:clientCertificatePassword",
+        "gcp:credentials",
+        "gcp:accessToken",
+    }
+)
+HOST_NAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def fail(key: str, problem: str) -> NoReturn:
+    raise pulumi.RunError(f"{key}: {problem}")
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """What the Pulumi CLI handed the program: every `namespace:key` with its value, and which are secrets.
+    The SDK has no public listing of keys, so this reads the map `pulumi.runtime.set_all_config` fills (the
+    language host fills it from PULUMI_CONFIG) and falls back to that variable."""
+
+    values: Mapping[str, str]
+    secret_keys: frozenset[str]
+
+    @classmethod
+    def current(cls) -> StackConfig:
+        values = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+        secret = {k for k in values if pulumi.runtime.is_config_secret(k)}
+        secret |= set(runtime_config.get_config_secret_keys_env())
+        return cls({k: str(v) for k, v in values.items()}, frozenset(secret))
+
+    def namespace(self, name: str) -> dict[str, str]:
+        return {k.split(":", 1)[1]: v for k, v in self.values.items() if k.split(":", 1)[0] == name}
+
+
+def refuse_plaintext_secrets(stack: StackConfig) -> None:
+    for key in sorted(SECRET_KEYS & stack.values.keys() - stack.secret_keys):
+        namespace, name = key.split(":", 1)
+        setting = name if namespace == "parley" else key
+        fail(
+            key,
+            "holds a secret in plain text; remove it from the stack file and set it with "
+            f"`pulumi config set --secret {setting} <value>` (Parley's cloud targets generate their own "
+            "database, Redis and app secrets)",
+        )
+
+
+def project_defaults(project_file: Path = PROJECT_FILE) -> dict[str, str]:
+    """Pulumi.yaml's declared defaults as the CLI passes them (strings; booleans lower-case)."""
+    schema = yaml.safe_load(project_file.read_text()).get("config", {})
+    return {
+        f"parley:{k}": str(spec["default"]).lower() if isinstance(spec["default"], bool) else str(spec["default"])
+        for k, spec in schema.items()
+        if isinstance(spec, dict) and "default" in spec
+    }
+
+
+def refuse_unknown_keys(stack: StackConfig, *, target: str, reads: Collection[str]) -> None:
+    """Every `parley:` key must be one the target reads. The CLI fills in every default Pulumi.yaml declares,
+    including other targets' settings, so a key holding exactly its declared default is not the stack's."""
+    defaults = project_defaults()
+    for name, value in sorted(stack.namespace("parley").items()):
+        key = f"parley:{name}"
+        if name in reads or (key in defaults and defaults[key] == value and key not in stack.secret_keys):
+            continue
+        fail(key, f"is not a setting of the {target} target; it reads {', '.join(sorted(reads))}")
+
+
+def ipv4_network(key: str, value: str, *, prefixes: range = range(16, 25)) -> ipaddress.IPv4Network:
+    """A private IPv4 CIDR whose prefix length is in `prefixes` (the VPC's: /16 to /24)."""
+    try:
+        network = ipaddress.IPv4Network(value)
+    except ValueError as error:
+        fail(key, f"{value!r} is not an IPv4 CIDR block: {error}")
+    if not network.is_private:
+        fail(key, f"{value} is not a private (RFC 1918) range")
+    if network.prefixlen not in prefixes:
+        fail(key, f"{value} must have a prefix length from /{prefixes.start} to /{prefixes.stop - 1}")
+    return network
+
+
+def matching(key: str, value: str, pattern: re.Pattern[str], what: str) -> str:
+    if not value:
+        fail(key, f"is required: {what}")
+    if not pattern.match(value):
+        fail(key, f"{value!r} is not {what}")
+    return value
+
+
+def boolean(key: str, value: str) -> bool:
+    if value.lower() not in ("true", "false"):
+        fail(key, f"{value!r} is not true or false")
+    return value.lower() == "true"
