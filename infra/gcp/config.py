@@ -61,7 +61,7 @@ class Sizing:
 
 
 PRESETS: dict[Environment, Sizing] = {
-    "dev": Sizing(1, 2, "1", "512Mi", 250, "db-f1-micro", 10, False, 7, False, "BASIC", 1, False, False),
+    "dev": Sizing(1, 2, "1", "512Mi", 250, "db-f1-micro", 10, False, 7, True, "BASIC", 1, False, False),
     "staging": Sizing(1, 4, "1", "1Gi", 500, "db-custom-2-7680", 50, True, 14, True, "STANDARD_HA", 1, True, True),
     "prod": Sizing(2, 20, "2", "2Gi", 1000, "db-custom-4-15360", 100, True, 30, True, "STANDARD_HA", 5, True, True),
 }

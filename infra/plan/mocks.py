@@ -39,6 +39,7 @@ class PlanMocks(pulumi.runtime.Mocks):
             extra = aws_outputs(args.typ, args.name, args.inputs, resource_id, region, self._outputs)
         elif package == "azure-native":
             extra = azure_outputs(args.typ, args.name, args.inputs, resource_id, self._outputs)
+            resource_id = args.resource_id or extra["id"]  # azure-native's resource id is the ARM id
         elif package == "gcp":
             extra = gcp_outputs(args.typ, args.name, args.inputs, resource_id, self._outputs)
         elif package == "random":

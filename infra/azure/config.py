@@ -1,0 +1,214 @@
+"""Stack configuration for the `azure` target: read from the Pulumi config map, checked, and turned into one
+frozen value before any resource is declared. Every refusal is a `pulumi.RunError` naming the key; the checks
+every cloud shares live in `infra.stack_config`.
+
+The primary location is the provider's own setting, `azure-native:location`; the failover location reuses
+`parley:secondaryRegion`, as the aws and gcp targets do: the meaning is the same (Azure's documentation calls
+them regions too; "location" is only the name of the ARM property)."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from infra.azure.locations import LOCATIONS
+from infra.stack_config import (
+    ENVIRONMENTS,
+    HOST_NAME,
+    Environment,
+    StackConfig,
+    boolean,
+    fail,
+    ipv4_network,
+    matching,
+    refuse_plaintext_secrets,
+    refuse_unknown_keys,
+)
+
+IMAGE_TAG = re.compile(r"^[\w][\w.-]{0,127}$")
+# Flexible Server compute: Burstable (B), General Purpose (D) and Memory Optimized (E) SKUs.
+DB_SKU = re.compile(r"^Standard_(?P<series>[BDE])\w+$")
+DB_TIERS = {"B": "Burstable", "D": "GeneralPurpose", "E": "MemoryOptimized"}
+# Flexible Server's fixed storage sizes (GiB).
+DB_STORAGE_GB = (32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32767)
+REDIS_SKU = re.compile(r"^(?P<name>Basic|Standard)_(?P<family>C)(?P<capacity>[0-6])$|^(?P<premium>Premium)_P[1-5]$")
+# Container Apps' consumption sizes: vCPUs, each with twice as many GiB of memory.
+CONTAINER_CPUS = ("0.25", "0.5", "0.75", "1.0", "1.25", "1.5", "1.75", "2.0")
+
+
+def location(key: str, value: str) -> str:
+    if value not in LOCATIONS:
+        fail(key, f"{value!r} is not an Azure location with availability zones (for example eastus2, westeurope)")
+    return value
+
+
+@dataclass(frozen=True)
+class Sizing:
+    """What an environment preset decides. `zone_redundant` spreads the Container Apps environment and the
+    Premium cache over zones; `protect` turns on Key Vault purge protection and 90 days' soft-delete retention."""
+
+    replicas: int
+    max_replicas: int
+    cpu: str
+    db_sku: str
+    db_storage_gb: int
+    db_high_availability: bool
+    db_geo_backup: bool
+    db_backup_days: int
+    redis_sku: str
+    zone_redundant: bool
+    log_retention_days: int
+    registry_sku: str
+    protect: bool
+
+    @property
+    def memory(self) -> str:
+        return f"{float(self.cpu) * 2:g}Gi"
+
+    @property
+    def db_tier(self) -> str:
+        match = DB_SKU.match(self.db_sku)
+        return DB_TIERS[match["series"]] if match else ""
+
+
+PRESETS: dict[Environment, Sizing] = {
+    "dev": Sizing(1, 2, "0.5", "Standard_B1ms", 32, False, False, 7, "Basic_C0", False, 30, "Basic", False),
+    "staging": Sizing(2, 4, "0.5", "Standard_D2ds_v5", 64, True, False, 14, "Standard_C1", True, 30, "Standard", True),
+    "prod": Sizing(3, 10, "1.0", "Standard_D4ds_v5", 128, True, True, 35, "Premium_P1", True, 90, "Premium", True),
+}
+DEFAULT_CIDRS = ("10.0.0.0/16", "10.1.0.0/16")
+
+
+@dataclass(frozen=True)
+class AzureConfig:
+    """One stack of the `azure` target. `secondary_location` adds the failover region (prod) with the
+    database's cross-region read replica; `replica_promoted` records that the replica was promoted
+    (docs/azure.md, runbook), so the program stops declaring it as a replica."""
+
+    stack: str
+    environment: Environment
+    location: str
+    host: str
+    image_tag: str
+    vnet_cidr: ipaddress.IPv4Network
+    sizing: Sizing
+    secondary_location: str | None = None
+    secondary_vnet_cidr: ipaddress.IPv4Network | None = None
+    replica_promoted: bool = False
+
+    @property
+    def locations(self) -> list[str]:
+        return [self.location] + ([self.secondary_location] if self.secondary_location else [])
+
+
+# The `parley:` keys the azure target reads: Pulumi.yaml declares each; "" and 0 mean "the preset's".
+AZURE_KEYS = frozenset(
+    {
+        "target",
+        "environment",
+        "host",
+        "imageTag",
+        "secondaryRegion",
+        "vpcCidr",
+        "secondaryVpcCidr",
+        "replicas",
+        "maxReplicas",
+        "replicaPromoted",
+        "containerCpu",
+        "dbSku",
+        "dbStorageGb",
+        "redisSku",
+    }
+)
+SIZING_OVERRIDES = {
+    "replicas": "replicas",
+    "maxReplicas": "max_replicas",
+    "containerCpu": "cpu",
+    "dbSku": "db_sku",
+    "dbStorageGb": "db_storage_gb",
+    "redisSku": "redis_sku",
+}
+
+
+def load(stack: StackConfig, stack_name: str) -> AzureConfig:
+    """The stack's `AzureConfig`, or a `pulumi.RunError` naming the first bad key."""
+    refuse_plaintext_secrets(stack)
+    refuse_unknown_keys(stack, target="azure", reads=AZURE_KEYS)
+    parley, azure = stack.namespace("parley"), stack.namespace("azure-native")
+    environment = parley.get("environment") or "dev"
+    if environment not in ENVIRONMENTS:
+        fail("parley:environment", f"{environment!r} is not one of {', '.join(ENVIRONMENTS)}")
+    primary = location("azure-native:location", azure.get("location", ""))
+    secondary = location("parley:secondaryRegion", parley["secondaryRegion"]) if parley.get("secondaryRegion") else None
+    if secondary == primary:
+        fail("parley:secondaryRegion", f"must differ from azure-native:location ({primary})")
+    if environment == "prod" and secondary is None:
+        fail("parley:secondaryRegion", "is required in prod, which fails over to a second region")
+    # Four equal subnets per network (infra/azure/network.py): a /22 still gives each a /24.
+    prefixes = range(16, 23)
+    vnet = ipv4_network("parley:vpcCidr", parley.get("vpcCidr") or DEFAULT_CIDRS[0], prefixes=prefixes)
+    secondary_vnet = ipv4_network(
+        "parley:secondaryVpcCidr", parley.get("secondaryVpcCidr") or DEFAULT_CIDRS[1], prefixes=prefixes
+    )
+    # The two networks are peered (the replica replicates over the peering), so they must not overlap.
+    if secondary and vnet.overlaps(secondary_vnet):
+        fail("parley:secondaryVpcCidr", f"{secondary_vnet} overlaps parley:vpcCidr {vnet}")
+    return AzureConfig(
+        stack=stack_name,
+        environment=environment,
+        location=primary,
+        host=matching("parley:host", parley.get("host", ""), HOST_NAME, "a lower-case DNS name"),
+        image_tag=matching("parley:imageTag", parley.get("imageTag", ""), IMAGE_TAG, "a tag"),
+        vnet_cidr=vnet,
+        sizing=_sizing(parley, PRESETS[environment], environment),
+        secondary_location=secondary,
+        secondary_vnet_cidr=secondary_vnet if secondary else None,
+        replica_promoted=boolean("parley:replicaPromoted", parley.get("replicaPromoted", "false")),
+    )
+
+
+def _sizing(parley: Mapping[str, str], preset: Sizing, environment: Environment) -> Sizing:
+    values = preset.__dict__.copy()
+    for key, attribute in SIZING_OVERRIDES.items():
+        given = parley.get(key, "")
+        if given in ("", "0"):
+            continue
+        if isinstance(values[attribute], int):
+            if not given.isdigit():
+                fail(f"parley:{key}", f"{given!r} is not a whole number")
+            values[attribute] = int(given)
+        else:
+            values[attribute] = given
+    sizing = Sizing(**values)
+    if not 0 <= sizing.replicas <= sizing.max_replicas:
+        fail("parley:maxReplicas", f"{sizing.max_replicas} is below parley:replicas ({sizing.replicas})")
+    if sizing.max_replicas > 300:
+        fail("parley:maxReplicas", f"{sizing.max_replicas} is above Container Apps' 300 replicas per app")
+    if sizing.cpu not in CONTAINER_CPUS:
+        fail("parley:containerCpu", f"{sizing.cpu!r} is not a Container Apps size ({', '.join(CONTAINER_CPUS)})")
+    if not sizing.db_tier:
+        fail("parley:dbSku", f"{sizing.db_sku!r} is not a Flexible Server SKU (Standard_B*, Standard_D*, Standard_E*)")
+    if sizing.db_high_availability and sizing.db_tier == "Burstable":
+        fail(
+            "parley:dbSku",
+            f"{sizing.db_sku} is Burstable; zone-redundant high availability ({environment}) needs D or E",
+        )
+    if sizing.db_storage_gb not in DB_STORAGE_GB:
+        fail(
+            "parley:dbStorageGb",
+            f"{sizing.db_storage_gb} is not a Flexible Server size ({', '.join(map(str, DB_STORAGE_GB))})",
+        )
+    redis = REDIS_SKU.match(sizing.redis_sku)
+    if not redis:
+        fail("parley:redisSku", f"{sizing.redis_sku!r} is not a Redis SKU (Basic_C0-6, Standard_C0-6, Premium_P1-5)")
+    if environment != "dev" and redis["name"] == "Basic":
+        fail("parley:redisSku", f"{sizing.redis_sku} has no replica; {environment} needs Standard or Premium")
+    return sizing
+
+
+def redis_sku(value: str) -> dict[str, object]:
+    """`Premium_P1` as the ARM `sku` object: name, family and capacity."""
+    name, size = value.split("_")
+    return {"name": name, "family": size[0], "capacity": int(size[1:])}
