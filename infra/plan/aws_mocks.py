@@ -156,6 +156,13 @@ EXTRAS: dict[str, Callable[[Outputs, str, str], Outputs]] = {
         ".amazonaws.com",
         "executionArn": f"arn:aws:execute-api:{r}:{ACCOUNT_ID}:{o['id']}",
     },
+    "aws:apigatewayv2/domainName:DomainName": lambda o, n, r: {
+        "domainNameConfiguration": {
+            **(o.get("domainNameConfiguration") or {}),
+            "targetDomainName": f"d-{digest(n, size=10)}.execute-api.{r}.amazonaws.com",
+            "hostedZoneId": "Z1UJRXOUMOOFQ8",
+        }
+    },
     "aws:lambda/function:Function": lambda o, n, r: {
         "invokeArn": f"arn:aws:apigateway:{r}:lambda:path/2015-03-31/functions/{o['arn']}/invocations",
         "qualifiedArn": f"{o['arn']}:$LATEST",
