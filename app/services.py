@@ -34,13 +34,7 @@ class Services:
         store = open_store(settings, on_replica_read=metrics.replica_read)
         bus = open_bus(settings, node_id=node_id)
         hub = Hub(metrics)
-        redis_url = settings.bus_url if settings.bus_url.startswith(("redis:", "rediss:")) else None
-        limiter = SendLimiter(
-            rate=settings.messages_per_second,
-            burst=settings.message_burst,
-            redis_url=redis_url,
-            prefix=settings.bus_prefix,
-        )
+        limiter = SendLimiter.from_settings(settings)
         services = cls(
             settings=settings,
             store=store,

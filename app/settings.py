@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     max_frame_bytes: int = Field(default=16384, gt=0)
     messages_per_second: float = Field(default=10.0, gt=0)
     message_burst: int = Field(default=20, gt=0)
+    # Where the per-user send counters live when not in the bus's Redis: dynamodb://?region=R&table=T, so
+    # every Lambda container of a region shares one budget per user (app/ratelimit_dynamodb.py).
+    ratelimit_url: str | None = None
     send_queue_size: int = Field(default=256, gt=0)
     heartbeat_seconds: float = Field(default=20.0, gt=0)
 
@@ -59,6 +62,14 @@ class Settings(BaseSettings):
                 "or apigateway://... (serverless)"
             )
         return url
+
+    @field_validator("ratelimit_url")
+    @classmethod
+    def _known_ratelimit_storage(cls, url: str | None) -> str | None:
+        if url and not url.startswith("dynamodb://"):
+            scheme = url.split(":", 1)[0]
+            raise ValueError(f"scheme {scheme!r} is not supported; use dynamodb://?region=R&table=T (serverless)")
+        return url or None
 
     @model_validator(mode="after")
     def _refuse_weak_secret(self) -> Settings:

@@ -5,5 +5,6 @@ store is DynamoDB (`app/store/dynamodb`), the bus the API Gateway management API
 What differs from `parley serve`, by necessity: nothing can be posted to a connection before its `$connect`
 returns, so a client learns its contacts' presence with the answer to its first frame; an expired token
 gets an `error` frame (`unauthorized`) and the connection is ended by the server, as API Gateway cannot send
-close code 4401; the send rate is limited per Lambda container (and by the stage's throttling), not per user
-across the deployment."""
+close code 4401. The send rate is one budget per user across the region's containers when
+`PARLEY_RATELIMIT_URL` names the region's rate-limit table (the stack sets it; `app/ratelimit_dynamodb.py`),
+and per container without it; the stage's throttling bounds every client on top."""

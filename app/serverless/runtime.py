@@ -2,7 +2,10 @@
 event on (the cold start), the started services and the REST app.
 
 Mangum would run the app's lifespan around every invocation (start and stop the services each time), so it
-runs with `lifespan="off"` and the lifespan is entered here once, on the loop every invocation then uses."""
+runs with `lifespan="off"` and the lifespan is entered here once, on the loop every invocation then uses.
+
+With `PARLEY_RATELIMIT_URL` set (the stack sets it) both the WebSocket and the REST services count sends in
+the region's DynamoDB table, so a user spread over many containers still has one budget."""
 
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from app import logs
 from app.aws import make_client
+from app.ratelimit_dynamodb import DynamoDBStorage
 from app.serverless import websocket
 from app.services import Services
 from app.settings import Settings
@@ -37,6 +41,12 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
     return Settings(secret_key=secret)
 
 
+async def _close_limiter(services: Services) -> None:
+    storage = services.chat.limiter.storage
+    if isinstance(storage, DynamoDBStorage):
+        await storage.close()
+
+
 class Runtime:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -45,6 +55,7 @@ class Runtime:
         self._services: Services | None = None
         self._http: Mangum | None = None
         self._lifespan: AbstractAsyncContextManager[Any] | None = None
+        self._app_services: Services | None = None  # the REST app's, started by its lifespan
 
     @classmethod
     def from_environment(cls) -> Runtime:
@@ -58,7 +69,8 @@ class Runtime:
     def services(self) -> Services:
         """The services of the WebSocket routes, started on first use."""
         if self._services is None:
-            self._services = self.run(Services.start(self.settings))
+            services = self.run(Services.start(self.settings))
+            self._services = services
         return self._services
 
     def websocket(self, event: dict[str, Any]) -> dict[str, Any]:
@@ -74,13 +86,17 @@ class Runtime:
             lifespan = app.router.lifespan_context(app)
             self.run(lifespan.__aenter__())
             self._lifespan = lifespan
+            self._app_services = app.state.services
             self._http = Mangum(app, lifespan="off")
         return self._http(event, context)
 
     def close(self) -> None:
         """Stop what was started (tests; Lambda just freezes and ends the container)."""
         if self._services is not None:
+            self.run(_close_limiter(self._services))
             self.run(self._services.stop())
+        if self._app_services is not None:
+            self.run(_close_limiter(self._app_services))
         if self._lifespan is not None:
             self.run(self._lifespan.__aexit__(None, None, None))
         self.loop.close()
