@@ -8,9 +8,13 @@ before `pulumi up`. Every AWS resource is created through a provider per region 
 cost-allocation tags (infra/aws/tags.py). The JWT secret is generated here, stored in Secrets Manager in each
 region (encrypted with the region's KMS key) and reaches the functions by ARN only.
 
-Two regions run active-passive: global tables replicate asynchronously (last writer wins), so a room's seqs are
-only allocated safely by one region at a time (app/store/dynamodb). Route 53 failover between the regions'
-custom domains is not declared yet: clients are pointed at the primary region's URLs (the stack outputs)."""
+With `host` and `hostedZoneId` each region serves `host` (REST) and `ws.<host>` (WebSocket) on API Gateway
+custom domains with the region's own ACM certificate, and Route 53 answers both names: with a secondary region
+as PRIMARY/SECONDARY failover records, each region's records tied to a health check of that region's
+`/readyz` (which reads its tables). Global tables accept writes in every region, but a room's seqs are only
+allocated safely by one region at a time (conditional writes are exclusive within a region; replication is
+asynchronous, last writer wins: app/store/dynamodb), so the failover records send all traffic to one region.
+Connections live in one region's API: on a failover clients reconnect to the other region and `sync`."""
 
 from __future__ import annotations
 
@@ -22,15 +26,26 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from infra.aws.config import region
-from infra.aws.serverless_region import FunctionSizing, ServerlessRegion, ServerlessRegionArgs
+from infra.aws.config import HOSTED_ZONE_ID, region
+from infra.aws.dns import (
+    ApiDomain,
+    ApiDomains,
+    ApiDomainsArgs,
+    Certificates,
+    CertificatesArgs,
+    PublicName,
+    PublicNameArgs,
+)
+from infra.aws.serverless_region import HTTP_STAGE, FunctionSizing, ServerlessRegion, ServerlessRegionArgs
 from infra.aws.tags import cost_tags, regional_provider
 from infra.lambda_package import ZIP_NAME
 from infra.stack_config import (
     ENVIRONMENTS,
+    HOST_NAME,
     Environment,
     StackConfig,
     fail,
+    matching,
     refuse_plaintext_secrets,
     refuse_unknown_keys,
 )
@@ -40,7 +55,8 @@ COMPONENT_TYPE = "parley:aws:Serverless"
 TARGET = "aws-serverless"
 PACKAGE = Path(__file__).resolve().parents[2] / "build" / "lambda" / ZIP_NAME
 # The `parley:` keys this target reads (Pulumi.yaml declares each).
-SERVERLESS_KEYS = frozenset({"target", "environment", "secondaryRegion"})
+SERVERLESS_KEYS = frozenset({"target", "environment", "secondaryRegion", "host", "hostedZoneId"})
+WEBSOCKET_HOST_PREFIX = "ws."
 # Reserved concurrency in prod keeps a flood on one API from starving the other (and caps DynamoDB's bill);
 # it needs an account concurrency limit above 2 x 200 + 100 (the default is 1000).
 PRESETS: dict[Environment, FunctionSizing] = {
@@ -57,12 +73,19 @@ class ServerlessConfig:
     region: str
     sizing: FunctionSizing
     secondary_region: str | None = None
+    host: str | None = None
+    hosted_zone_id: str | None = None
     package: Path = PACKAGE
     profile: str | None = None
 
     @property
     def regions(self) -> list[str]:
         return [self.region] + ([self.secondary_region] if self.secondary_region else [])
+
+    @property
+    def hosts(self) -> dict[str, str]:
+        """The public names by API (`http` serves REST, `websocket` the WebSocket protocol); none without a host."""
+        return {"http": self.host, "websocket": f"{WEBSOCKET_HOST_PREFIX}{self.host}"} if self.host else {}
 
 
 def load_config(stack: StackConfig, stack_name: str) -> ServerlessConfig:
@@ -79,13 +102,32 @@ def load_config(stack: StackConfig, stack_name: str) -> ServerlessConfig:
         fail("parley:secondaryRegion", f"must differ from aws:region ({primary})")
     if environment == "prod" and secondary is None:
         fail("parley:secondaryRegion", "is required in prod, whose store is a global table in two regions")
+    host, zone = _public_name(parley, failover=secondary is not None)
     return ServerlessConfig(
         stack=stack_name,
         environment=cast(Environment, environment),
         region=primary,
         sizing=PRESETS[cast(Environment, environment)],
         secondary_region=secondary,
+        host=host,
+        hosted_zone_id=zone,
         profile=aws_config.get("profile") or None,
+    )
+
+
+def _public_name(parley: dict[str, str], *, failover: bool) -> tuple[str | None, str | None]:
+    """`host` and `hostedZoneId`: both or neither, and both when Route 53 must fail over between regions."""
+    host, zone = parley.get("host", ""), parley.get("hostedZoneId", "")
+    if not host and not zone and not failover:
+        return None, None
+    why = "with parley:secondaryRegion, Route 53 fails the API names over between the regions"
+    if not host:
+        fail("parley:host", f"is required {why}" if failover else "is required with parley:hostedZoneId")
+    if not zone:
+        fail("parley:hostedZoneId", f"is required {why}" if failover else "is required with parley:host")
+    return (
+        matching("parley:host", host, HOST_NAME, "a lower-case DNS name"),
+        matching("parley:hostedZoneId", zone, HOSTED_ZONE_ID, "a Route 53 zone id"),
     )
 
 
@@ -97,6 +139,7 @@ class ParleyServerlessArgs:
 class ParleyServerless(pulumi.ComponentResource):
     store_table: pulumi.Output[str]
     regions: dict[str, ServerlessRegion]
+    health_check_ids: dict[str, pulumi.Output[str]]
 
     def __init__(self, name: str, args: ParleyServerlessArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(COMPONENT_TYPE, name, None, opts)
@@ -140,7 +183,45 @@ class ParleyServerless(pulumi.ComponentResource):
             for where in config.regions
         }
         self.store_table = store_table.name
+        self._config = config
+        self.health_check_ids = self._public_names(name, config, providers) if config.hosted_zone_id else {}
         self.register_outputs(self.outputs())
+
+    def _public_names(
+        self, name: str, config: ServerlessConfig, providers: dict[str, aws.Provider]
+    ) -> dict[str, pulumi.Output[str]]:
+        """Each region's custom domains on its certificate, and a Route 53 name per API over them: failover
+        records with a health check per region when there are two. The health checks' ids, by region."""
+        zone, hosts, failover = str(config.hosted_zone_id), config.hosts, config.secondary_region is not None
+        certificates = Certificates(
+            f"{name}-certificates",
+            CertificatesArgs(hosts=tuple(hosts.values()), hosted_zone_id=zone, providers=providers),
+            pulumi.ResourceOptions(parent=self),
+        )
+        domains = {
+            where: ApiDomains(
+                f"{name}-{where}-domains",
+                ApiDomainsArgs(
+                    region=where,
+                    certificate_arn=certificates.arns[where],
+                    domains={
+                        "http": ApiDomain(hosts["http"], region.http_api_id, HTTP_STAGE),
+                        "websocket": ApiDomain(hosts["websocket"], region.websocket_api_id, region.websocket_stage),
+                    },
+                    health_host=region.http_host if failover else None,
+                ),
+                pulumi.ResourceOptions(parent=region, providers=[providers[where]]),
+            )
+            for where, region in self.regions.items()
+        }
+        for label, host in hosts.items():
+            primary, *secondary = [domains[where].targets[label] for where in config.regions]
+            PublicName(
+                f"{name}-{label}-dns",
+                PublicNameArgs(host=host, hosted_zone_id=zone, primary=primary, secondary=next(iter(secondary), None)),
+                pulumi.ResourceOptions(parent=self, providers=[providers[config.region]]),
+            )
+        return {where: d.health_check_id for where, d in domains.items() if d.health_check_id is not None}
 
     @staticmethod
     def _store_table(
@@ -182,6 +263,19 @@ class ParleyServerless(pulumi.ComponentResource):
             "websocketUrls": {where: r.websocket_url for where, r in self.regions.items()},
             "httpUrls": {where: r.http_url for where, r in self.regions.items()},
             "connectionsTables": {where: r.connections_table for where, r in self.regions.items()},
+            "ratelimitTables": {where: r.ratelimit_table for where, r in self.regions.items()},
+            **self._public_outputs(),
+        }
+
+    def _public_outputs(self) -> dict[str, object]:
+        """The names clients use, when the stack has them, and the checks to invert for a manual failover."""
+        hosts = self._config.hosts
+        if not hosts:
+            return {}
+        return {
+            "url": f"https://{hosts['http']}",
+            "websocketUrl": f"wss://{hosts['websocket']}",
+            "healthCheckIds": self.health_check_ids,
         }
 
 

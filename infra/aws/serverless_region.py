@@ -1,6 +1,10 @@
 """`ServerlessRegion`: one region of the serverless target: the WebSocket API and the HTTP API, the two Lambda
-functions behind them, the region's connections table, its copy of the JWT secret, and one least-privilege
-role. The store's table is the stack's (a global table in prod) and is passed in."""
+functions behind them, the region's connections and rate-limit tables, its copy of the JWT secret, and one
+least-privilege role. The store's table is the stack's (a global table in prod) and is passed in.
+
+Both regional tables are regional on purpose: a connection exists in one region's API only, and the send
+counters (app/ratelimit_dynamodb.py) are one budget per user for all the region's containers; replicating
+either would double every write for nothing a failover needs (clients reconnect to the other region)."""
 
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from infra.aws.policies import assume_role_policy
 # dispatches on the route key (protocol.md's frame types, and the three API Gateway defines).
 ROUTE_SELECTION_EXPRESSION = "$request.body.type"
 WEBSOCKET_ROUTES = ("$connect", "$disconnect", "$default", "send", "sync", "read", "typing", "ping")
+HTTP_STAGE = "$default"  # served at the root of the API's host, so `/readyz` is the health check's path
 HANDLERS = {"websocket": "app.serverless.handlers.websocket", "http": "app.serverless.handlers.http"}
 # Item-level actions only: TransactWriteItems is authorised per item (Put, Update, ConditionCheck, Delete).
 TABLE_ACTIONS = [
@@ -28,6 +33,8 @@ TABLE_ACTIONS = [
     "dynamodb:BatchWriteItem",
     "dynamodb:ConditionCheckItem",
 ]
+# What the send limiter does: read the previous window's counter, add to the current one.
+RATELIMIT_ACTIONS = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
 _ACCESS_LOG_FIELDS = {
     "requestId": "$context.requestId",
     "time": "$context.requestTime",
@@ -76,7 +83,11 @@ class ServerlessRegion(pulumi.ComponentResource):
     websocket_url: pulumi.Output[str]
     http_url: pulumi.Output[str]
     websocket_api_id: pulumi.Output[str]
+    websocket_stage: str
+    http_api_id: pulumi.Output[str]
+    http_host: pulumi.Output[str]
     connections_table: pulumi.Output[str]
+    ratelimit_table: pulumi.Output[str]
     manage_connections_arns: pulumi.Output[list[str]]
 
     def __init__(self, name: str, args: ServerlessRegionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -86,20 +97,7 @@ class ServerlessRegion(pulumi.ComponentResource):
         prefix = f"parley-{args.stack}"
         sizing = args.sizing
 
-        connections = aws.dynamodb.Table(
-            f"{name}-connections",
-            name=f"{prefix}-connections",  # regional on purpose: a connection exists in one region's API only
-            billing_mode="PAY_PER_REQUEST",
-            hash_key="pk",
-            attributes=[aws.dynamodb.TableAttributeArgs(name="pk", type="S")],
-            ttl=aws.dynamodb.TableTtlArgs(attribute_name="expires_at", enabled=True),
-            point_in_time_recovery=aws.dynamodb.TablePointInTimeRecoveryArgs(enabled=True),
-            server_side_encryption=aws.dynamodb.TableServerSideEncryptionArgs(
-                enabled=True, kms_key_arn=args.kms_key_arn
-            ),
-            deletion_protection_enabled=sizing.protect,
-            opts=child,
-        )
+        connections, ratelimit = self._regional_table("connections"), self._regional_table("ratelimit")
         secret = aws.secretsmanager.Secret(
             f"{name}-secret-key",
             name=f"{prefix}/secret-key",
@@ -137,6 +135,7 @@ class ServerlessRegion(pulumi.ComponentResource):
                 "arn:aws:dynamodb:", args.region, ":", args.account_id, ":table/", args.store_table
             ),
             connections_table_arn=connections.arn,
+            ratelimit_table_arn=ratelimit.arn,
             manage_connections=manage,
             secret_arn=secret.arn,
             log_group_arns=[group.arn for group in logs.values()],
@@ -150,6 +149,7 @@ class ServerlessRegion(pulumi.ComponentResource):
                 f".execute-api.{args.region}.amazonaws.com/{stage}?table=",
                 connections.name,
             ),
+            "PARLEY_RATELIMIT_URL": pulumi.Output.concat(f"dynamodb://?region={args.region}&table=", ratelimit.name),
             "PARLEY_SECRET_KEY_ARN": secret.arn,
             "PARLEY_LOG_JSON": "true",
         }
@@ -172,7 +172,11 @@ class ServerlessRegion(pulumi.ComponentResource):
         self.websocket_url = websocket_stage.invoke_url
         self.http_url = http_stage.invoke_url
         self.websocket_api_id = websocket_api.id
+        self.websocket_stage = stage
+        self.http_api_id = http_api.id
+        self.http_host = http_api.api_endpoint.apply(lambda endpoint: endpoint.removeprefix("https://"))
         self.connections_table = connections.name
+        self.ratelimit_table = ratelimit.name
         self.manage_connections_arns = manage
         self.register_outputs(
             {
@@ -180,7 +184,26 @@ class ServerlessRegion(pulumi.ComponentResource):
                 "httpUrl": self.http_url,
                 "websocketApiId": self.websocket_api_id,
                 "connectionsTable": self.connections_table,
+                "ratelimitTable": self.ratelimit_table,
             }
+        )
+
+    def _regional_table(self, kind: str) -> aws.dynamodb.Table:
+        """A table of this region only, keyed by `pk`, whose items expire (TTL) at their `expires_at`."""
+        return aws.dynamodb.Table(
+            f"{self._name}-{kind}",
+            name=f"parley-{self._args.stack}-{kind}",
+            billing_mode="PAY_PER_REQUEST",
+            hash_key="pk",
+            attributes=[aws.dynamodb.TableAttributeArgs(name="pk", type="S")],
+            ttl=aws.dynamodb.TableTtlArgs(attribute_name="expires_at", enabled=True),
+            # Free at these tables' size, and every table of the stack stays under the one rule.
+            point_in_time_recovery=aws.dynamodb.TablePointInTimeRecoveryArgs(enabled=True),
+            server_side_encryption=aws.dynamodb.TableServerSideEncryptionArgs(
+                enabled=True, kms_key_arn=self._args.kms_key_arn
+            ),
+            deletion_protection_enabled=self._args.sizing.protect,
+            opts=pulumi.ResourceOptions(parent=self),
         )
 
     def _role(
@@ -188,6 +211,7 @@ class ServerlessRegion(pulumi.ComponentResource):
         *,
         store_table_arn: pulumi.Output[str],
         connections_table_arn: pulumi.Output[str],
+        ratelimit_table_arn: pulumi.Output[str],
         manage_connections: pulumi.Output[list[str]],
         secret_arn: pulumi.Output[str],
         log_group_arns: list[pulumi.Output[str]],
@@ -206,6 +230,7 @@ class ServerlessRegion(pulumi.ComponentResource):
                 "Action": TABLE_ACTIONS,
                 "Resource": [store_table_arn, connections_table_arn],
             },
+            {"Sid": "RateLimit", "Effect": "Allow", "Action": RATELIMIT_ACTIONS, "Resource": [ratelimit_table_arn]},
             {
                 "Sid": "Connections",
                 "Effect": "Allow",
@@ -357,7 +382,7 @@ class ServerlessRegion(pulumi.ComponentResource):
         return aws.apigatewayv2.Stage(
             f"{self._name}-http",
             api_id=api.id,
-            name="$default",
+            name=HTTP_STAGE,
             auto_deploy=True,
             default_route_settings=aws.apigatewayv2.StageDefaultRouteSettingsArgs(**self._throttling()),
             access_log_settings=aws.apigatewayv2.StageAccessLogSettingsArgs(

@@ -160,8 +160,9 @@ EXTRAS: dict[str, Callable[[Outputs, str, str], Outputs]] = {
         "domainNameConfiguration": {
             **(o.get("domainNameConfiguration") or {}),
             "targetDomainName": f"d-{digest(n, size=10)}.execute-api.{r}.amazonaws.com",
-            "hostedZoneId": "Z1UJRXOUMOOFQ8",
-        }
+            "hostedZoneId": f"Z{digest(r, size=12).upper()}",  # API Gateway's zone in that region
+        },
+        "apiMappingSelectionExpression": "$request.basepath",
     },
     "aws:lambda/function:Function": lambda o, n, r: {
         "invokeArn": f"arn:aws:apigateway:{r}:lambda:path/2015-03-31/functions/{o['arn']}/invocations",
