@@ -23,6 +23,7 @@ from infra.aws.tags import TAG_KEYS
 from infra.plan import Plan, PlanError, Resource, Secret, run_stack
 from infra.plan.values import reveal
 from infra.stack_config import StackConfig
+from tests.support.plans import planned
 
 ROOT = Path(__file__).resolve().parents[2]
 STACK_FILES = {p.name.removeprefix("Pulumi.").removesuffix(".yaml"): p for p in (ROOT / "stacks").glob("*.yaml")}
@@ -43,7 +44,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:pulumi_aws")
 
 @pytest.fixture(scope="module")
 def plans() -> dict[str, Plan]:
-    return {stack: run_stack(stack) for stack in AWS_STACKS}
+    return {stack: planned(stack) for stack in AWS_STACKS}
 
 
 def of_type(plan: Plan, kind: str) -> list[Resource]:

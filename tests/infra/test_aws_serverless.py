@@ -22,6 +22,7 @@ from infra.aws.serverless_region import (
 )
 from infra.aws.tags import TAG_KEYS
 from infra.plan import Plan, PlanError, Resource, Secret, run_stack
+from tests.support.plans import planned
 
 STACK = "aws-serverless-prod"
 REGIONS = ["us-east-1", "us-west-2"]
@@ -35,7 +36,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:pulumi_aws")
 
 @pytest.fixture(scope="module")
 def prod() -> Plan:
-    return run_stack(STACK)
+    return planned(STACK)
 
 
 @pytest.fixture(scope="module")

@@ -25,6 +25,7 @@ from infra.plan import Plan, PlanError, Resource, Secret, run_stack
 from infra.plan.azure_mocks import CALLS, SUBSCRIPTION_ID
 from infra.plan.values import reveal
 from infra.stack_config import StackConfig
+from tests.support.plans import planned
 
 ROOT = Path(__file__).resolve().parents[2]
 STACK_FILES = {p.name.removeprefix("Pulumi.").removesuffix(".yaml"): p for p in (ROOT / "stacks").glob("*.yaml")}
@@ -43,7 +44,7 @@ SECRET_VARIABLES = {"PARLEY_DATABASE_URL", "PARLEY_BUS_URL", "PARLEY_SECRET_KEY"
 
 @pytest.fixture(scope="module")
 def plans() -> dict[str, Plan]:
-    return {stack: run_stack(stack) for stack in AZURE_STACKS}
+    return {stack: planned(stack) for stack in AZURE_STACKS}
 
 
 def of_type(plan: Plan, kind: str) -> list[Resource]:

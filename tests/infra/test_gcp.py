@@ -23,6 +23,7 @@ from infra.plan import Plan, PlanError, Resource, Secret, calls, run_stack
 from infra.plan.values import reveal
 from infra.stack_config import StackConfig
 from infra.tags import AWS_TAG_FOR, LABEL_KEYS
+from tests.support.plans import planned
 
 ROOT = Path(__file__).resolve().parents[2]
 STACK_FILES = {p.name.removeprefix("Pulumi.").removesuffix(".yaml"): p for p in (ROOT / "stacks").glob("*.yaml")}
@@ -42,7 +43,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:pulumi_gcp")
 
 @pytest.fixture(scope="module")
 def plans() -> dict[str, Plan]:
-    return {stack: run_stack(stack) for stack in GCP_STACKS}
+    return {stack: planned(stack) for stack in GCP_STACKS}
 
 
 def of_type(plan: Plan, kind: str) -> list[Resource]:

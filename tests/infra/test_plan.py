@@ -28,6 +28,7 @@ from infra.plan.config import Project, load_project
 from infra.plan.model import STACK_TYPE, UNKNOWN
 from infra.plan.readers import read
 from infra.plan.render import as_dot, as_json, as_table
+from tests.support.plans import planned
 
 PROJECT = load_project()
 STACKS = list(PROJECT.stacks())
@@ -42,7 +43,7 @@ SHORTEST_SECRET = 8
 
 @pytest.fixture(scope="module")
 def plans() -> dict[str, Plan]:
-    return {stack: run_stack(stack) for stack in STACKS}
+    return {stack: planned(stack) for stack in STACKS}
 
 
 def renderings(plan: Plan) -> dict[str, str]:

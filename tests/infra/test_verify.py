@@ -15,10 +15,11 @@ import yaml
 from moto import mock_aws
 from typer.testing import CliRunner
 
-from infra.plan import Plan, run_stack
+from infra.plan import Plan
 from infra.verify.checks import Finding, verify
 from infra.verify.cli import MOTO_CONFIG, app
 from infra.verify.materialise import Clients, Materialised, materialise
+from tests.support.plans import planned
 
 ROOT = Path(__file__).resolve().parents[2]
 AWS_TARGETS = {"aws", "aws-serverless"}
@@ -74,7 +75,7 @@ class Plans(dict[str, Plan]):
     its own tests only."""
 
     def __missing__(self, stack: str) -> Plan:
-        self[stack] = run_stack(stack)
+        self[stack] = planned(stack)
         return self[stack]
 
 

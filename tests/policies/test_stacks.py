@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from infra.plan import load, run_stack
+from infra.plan import load
 from policies.evaluate import evaluate, views_from_plan
 from policies.rules import REGISTRY
+from tests.support.plans import planned
 
 ROOT = Path(__file__).resolve().parents[2]
 STACKS = ROOT / "stacks"
@@ -36,7 +37,7 @@ def test_prod_stack_has_no_mandatory_violation(stack: str) -> None:
     path = STACKS / f"Pulumi.{stack}.yaml"
     if not path.exists():
         pytest.skip(f"{path.name} is not written yet")
-    plan = run_stack(stack)
+    plan = planned(stack)
     violations = evaluate(views_from_plan(plan, fallback_environment=environment_of(path)), REGISTRY)
     mandatory = [f"{v.rule} on {v.resource_name}: {v.message}" for v in violations if v.enforcement == "mandatory"]
     assert mandatory == []
