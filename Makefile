@@ -26,8 +26,8 @@ test: $(VENV)/.dev
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev
-	$(BIN)/ruff check app infra tests bench
-	$(BIN)/ruff format --check app infra tests bench
+	$(BIN)/ruff check app infra policies ci tests bench
+	$(BIN)/ruff format --check app infra policies ci tests bench
 	$(BIN)/mypy
 
 bench: $(VENV)/.dev

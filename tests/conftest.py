@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -20,7 +21,8 @@ if TYPE_CHECKING:
 
 pytest_plugins = ["tests.support.live"]
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
+# CI systems whose services have host names of their own (GitLab's Docker executor) point these elsewhere.
+REDIS_URL = os.environ.get("PARLEY_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 STORE_BACKENDS = ["sqlite", "postgresql", "mariadb", "dynamodb"]
 
 

@@ -8,6 +8,7 @@ import shutil
 import socket
 import subprocess
 import sys
+from urllib.parse import urlsplit
 
 # Debian packages the tiers need, by the program that proves each is installed.
 DEBIAN_PACKAGES = {
@@ -22,6 +23,8 @@ DEBIAN_PACKAGES = {
     "/usr/sbin/xtables-nft-multi": "iptables",
     "/usr/bin/mmdebstrap": "mmdebstrap",
     "/usr/bin/dot": "graphviz",
+    "/usr/bin/groovy": "groovy",
+    "/usr/bin/shellcheck": "shellcheck",
 }
 # Podman's defaults assume systemd and crun; containers.conf makes it run on this machine (design.md).
 CONTAINERS_CONF = "/etc/containers/containers.conf"
@@ -36,7 +39,17 @@ runtime = "runc"
 # site takes port 80). The deploy tests run their own nginx and HAProxy on spare ports from the configurations
 # they render, so those services are stopped again to leave port 80 free and the machine as it was.
 STOP_AFTER_INSTALL = ("nginx", "haproxy")
-SERVICES = {"PostgreSQL": ("127.0.0.1", 5432), "MariaDB": ("127.0.0.1", 3306), "Redis": ("127.0.0.1", 6379)}
+# The servers the tests use, where PARLEY_TEST_*_URL (tests/support/databases.py, tests/conftest.py) put them.
+SERVICE_URLS = {
+    "PostgreSQL": os.environ.get("PARLEY_TEST_POSTGRES_URL", "postgresql://127.0.0.1:5432"),
+    "MariaDB": os.environ.get("PARLEY_TEST_MYSQL_URL", "mysql://127.0.0.1:3306"),
+    "Redis": os.environ.get("PARLEY_TEST_REDIS_URL", "redis://127.0.0.1:6379"),
+}
+DEFAULT_PORTS = {"PostgreSQL": 5432, "MariaDB": 3306, "Redis": 6379}
+SERVICES = {
+    name: (urlsplit(url).hostname or "127.0.0.1", urlsplit(url).port or DEFAULT_PORTS[name])
+    for name, url in SERVICE_URLS.items()
+}
 
 
 def missing_packages() -> list[str]:
