@@ -4,16 +4,24 @@ target runs before it declares any resource. Every refusal is a `pulumi.RunError
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, NoReturn
+from typing import TYPE_CHECKING, Any, Literal, NoReturn, TypeVar, cast
 
 import pulumi
 import yaml
 from pulumi.runtime import config as runtime_config
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+    Preset = TypeVar("Preset", bound=DataclassInstance)
+else:
+    Preset = TypeVar("Preset")
 
 Environment = Literal["dev", "staging", "prod"]
 ENVIRONMENTS: tuple[Environment, ...] = ("dev", "staging", "prod")
@@ -123,3 +131,48 @@ def boolean(key: str, value: str) -> bool:
     if value.lower() not in ("true", "false"):
         fail(key, f"{value!r} is not true or false")
     return value.lower() == "true"
+
+
+def environment(parley: Mapping[str, str]) -> Environment:
+    """`parley:environment`, dev when unset."""
+    value = parley.get("environment") or "dev"
+    if value not in ENVIRONMENTS:
+        fail("parley:environment", f"{value!r} is not one of {', '.join(ENVIRONMENTS)}")
+    return cast(Environment, value)
+
+
+def secondary_region(
+    parley: Mapping[str, str],
+    *,
+    environment: Environment,
+    primary_key: str,
+    primary: str,
+    check: Callable[[str, str], str],
+    why_in_prod: str = "which fails over to a second region",
+) -> str | None:
+    """`parley:secondaryRegion`, checked by the cloud's `check(key, value)`: a region other than the primary
+    (`primary_key`), required in prod."""
+    secondary = check("parley:secondaryRegion", parley["secondaryRegion"]) if parley.get("secondaryRegion") else None
+    if secondary == primary:
+        fail("parley:secondaryRegion", f"must differ from {primary_key} ({primary})")
+    if environment == "prod" and secondary is None:
+        fail("parley:secondaryRegion", f"is required in prod, {why_in_prod}")
+    return secondary
+
+
+def with_overrides(preset: Preset, parley: Mapping[str, str], overrides: Mapping[str, str]) -> Preset:
+    """The environment's preset (a dataclass) with each `parley:<key>` of `overrides` the stack gives in place
+    of its attribute. "" and "0" keep the preset's value, as Pulumi.yaml's defaults mean; an attribute that
+    holds a whole number takes only a whole number."""
+    changes: dict[str, Any] = {}
+    for key, attribute in overrides.items():
+        given = parley.get(key, "")
+        if given in ("", "0"):
+            continue
+        if isinstance(getattr(preset, attribute), int):
+            if not given.isdigit():
+                fail(f"parley:{key}", f"{given!r} is not a whole number")
+            changes[attribute] = int(given)
+        else:
+            changes[attribute] = given
+    return dataclasses.replace(preset, **changes)

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from infra.aws.regions import REGIONS
 from infra.stack_config import (
     EMAIL,
-    ENVIRONMENTS,
     HOST_NAME,
     Environment,
     StackConfig,
@@ -24,6 +23,11 @@ from infra.stack_config import (
     matching,
     refuse_plaintext_secrets,
     refuse_unknown_keys,
+    secondary_region,
+    with_overrides,
+)
+from infra.stack_config import (
+    environment as environment_of,
 )
 
 # Fargate's CPU units and the memory (MiB) each allows.
@@ -138,15 +142,11 @@ def load(stack: StackConfig, stack_name: str) -> AwsConfig:
     refuse_plaintext_secrets(stack)
     refuse_unknown_keys(stack, target="aws", reads=AWS_KEYS)
     parley, aws = stack.namespace("parley"), stack.namespace("aws")
-    environment = parley.get("environment") or "dev"
-    if environment not in ENVIRONMENTS:
-        fail("parley:environment", f"{environment!r} is not one of {', '.join(ENVIRONMENTS)}")
+    environment = environment_of(parley)
     primary = region("aws:region", aws.get("region", ""))
-    secondary = region("parley:secondaryRegion", parley["secondaryRegion"]) if parley.get("secondaryRegion") else None
-    if secondary == primary:
-        fail("parley:secondaryRegion", f"must differ from aws:region ({primary})")
-    if environment == "prod" and secondary is None:
-        fail("parley:secondaryRegion", "is required in prod, which fails over to a second region")
+    secondary = secondary_region(
+        parley, environment=environment, primary_key="aws:region", primary=primary, check=region
+    )
     vpc_cidr = ipv4_network("parley:vpcCidr", parley.get("vpcCidr") or DEFAULT_CIDRS[0])
     secondary_cidr = ipv4_network("parley:secondaryVpcCidr", parley.get("secondaryVpcCidr") or DEFAULT_CIDRS[1])
     if secondary and vpc_cidr.overlaps(secondary_cidr):
@@ -173,18 +173,7 @@ def load(stack: StackConfig, stack_name: str) -> AwsConfig:
 
 
 def _sizing(parley: Mapping[str, str], preset: Sizing) -> Sizing:
-    values = preset.__dict__.copy()
-    for key, attribute in SIZING_OVERRIDES.items():
-        given = parley.get(key, "")
-        if given in ("", "0"):
-            continue
-        if isinstance(values[attribute], int):
-            if not given.isdigit():
-                fail(f"parley:{key}", f"{given!r} is not a whole number")
-            values[attribute] = int(given)
-        else:
-            values[attribute] = given
-    sizing = Sizing(**values)
+    sizing = with_overrides(preset, parley, SIZING_OVERRIDES)
     if sizing.availability_zones not in (2, 3):
         fail("parley:availabilityZones", f"must be 2 or 3, not {sizing.availability_zones}")
     if sizing.max_replicas < sizing.replicas:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
 
 import pulumi
 import pulumi_aws as aws
@@ -40,7 +39,6 @@ from infra.aws.serverless_region import HTTP_STAGE, FunctionSizing, ServerlessRe
 from infra.aws.tags import cost_tags, regional_provider
 from infra.lambda_package import ZIP_NAME
 from infra.stack_config import (
-    ENVIRONMENTS,
     HOST_NAME,
     Environment,
     StackConfig,
@@ -48,6 +46,10 @@ from infra.stack_config import (
     matching,
     refuse_plaintext_secrets,
     refuse_unknown_keys,
+    secondary_region,
+)
+from infra.stack_config import (
+    environment as environment_of,
 )
 
 APP_NAME = "parley"
@@ -93,21 +95,22 @@ def load_config(stack: StackConfig, stack_name: str) -> ServerlessConfig:
     refuse_plaintext_secrets(stack)
     refuse_unknown_keys(stack, target=TARGET, reads=SERVERLESS_KEYS)
     parley, aws_config = stack.namespace("parley"), stack.namespace("aws")
-    environment = parley.get("environment") or "dev"
-    if environment not in ENVIRONMENTS:
-        fail("parley:environment", f"{environment!r} is not one of {', '.join(ENVIRONMENTS)}")
+    environment = environment_of(parley)
     primary = region("aws:region", aws_config.get("region", ""))
-    secondary = region("parley:secondaryRegion", parley["secondaryRegion"]) if parley.get("secondaryRegion") else None
-    if secondary == primary:
-        fail("parley:secondaryRegion", f"must differ from aws:region ({primary})")
-    if environment == "prod" and secondary is None:
-        fail("parley:secondaryRegion", "is required in prod, whose store is a global table in two regions")
+    secondary = secondary_region(
+        parley,
+        environment=environment,
+        primary_key="aws:region",
+        primary=primary,
+        check=region,
+        why_in_prod="whose store is a global table in two regions",
+    )
     host, zone = _public_name(parley, failover=secondary is not None)
     return ServerlessConfig(
         stack=stack_name,
-        environment=cast(Environment, environment),
+        environment=environment,
         region=primary,
-        sizing=PRESETS[cast(Environment, environment)],
+        sizing=PRESETS[environment],
         secondary_region=secondary,
         host=host,
         hosted_zone_id=zone,

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 from infra.azure.locations import LOCATIONS
 from infra.stack_config import (
-    ENVIRONMENTS,
     HOST_NAME,
     Environment,
     StackConfig,
@@ -25,6 +24,11 @@ from infra.stack_config import (
     matching,
     refuse_plaintext_secrets,
     refuse_unknown_keys,
+    secondary_region,
+    with_overrides,
+)
+from infra.stack_config import (
+    environment as environment_of,
 )
 
 IMAGE_TAG = re.compile(r"^[\w][\w.-]{0,127}$")
@@ -137,15 +141,11 @@ def load(stack: StackConfig, stack_name: str) -> AzureConfig:
     refuse_plaintext_secrets(stack)
     refuse_unknown_keys(stack, target="azure", reads=AZURE_KEYS)
     parley, azure = stack.namespace("parley"), stack.namespace("azure-native")
-    environment = parley.get("environment") or "dev"
-    if environment not in ENVIRONMENTS:
-        fail("parley:environment", f"{environment!r} is not one of {', '.join(ENVIRONMENTS)}")
+    environment = environment_of(parley)
     primary = location("azure-native:location", azure.get("location", ""))
-    secondary = location("parley:secondaryRegion", parley["secondaryRegion"]) if parley.get("secondaryRegion") else None
-    if secondary == primary:
-        fail("parley:secondaryRegion", f"must differ from azure-native:location ({primary})")
-    if environment == "prod" and secondary is None:
-        fail("parley:secondaryRegion", "is required in prod, which fails over to a second region")
+    secondary = secondary_region(
+        parley, environment=environment, primary_key="azure-native:location", primary=primary, check=location
+    )
     # Four equal subnets per network (infra/azure/network.py): a /22 still gives each a /24.
     prefixes = range(16, 23)
     vnet = ipv4_network("parley:vpcCidr", parley.get("vpcCidr") or DEFAULT_CIDRS[0], prefixes=prefixes)
@@ -170,18 +170,7 @@ def load(stack: StackConfig, stack_name: str) -> AzureConfig:
 
 
 def _sizing(parley: Mapping[str, str], preset: Sizing, environment: Environment) -> Sizing:
-    values = preset.__dict__.copy()
-    for key, attribute in SIZING_OVERRIDES.items():
-        given = parley.get(key, "")
-        if given in ("", "0"):
-            continue
-        if isinstance(values[attribute], int):
-            if not given.isdigit():
-                fail(f"parley:{key}", f"{given!r} is not a whole number")
-            values[attribute] = int(given)
-        else:
-            values[attribute] = given
-    sizing = Sizing(**values)
+    sizing = with_overrides(preset, parley, SIZING_OVERRIDES)
     if not 0 <= sizing.replicas <= sizing.max_replicas:
         fail("parley:maxReplicas", f"{sizing.max_replicas} is below parley:replicas ({sizing.replicas})")
     if sizing.max_replicas > 300:

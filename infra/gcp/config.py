@@ -12,7 +12,6 @@ from typing import Literal
 
 from infra.gcp.regions import REGIONS
 from infra.stack_config import (
-    ENVIRONMENTS,
     HOST_NAME,
     Environment,
     StackConfig,
@@ -22,6 +21,11 @@ from infra.stack_config import (
     matching,
     refuse_plaintext_secrets,
     refuse_unknown_keys,
+    secondary_region,
+    with_overrides,
+)
+from infra.stack_config import (
+    environment as environment_of,
 )
 
 # Project ids: 6-30 characters, a lower-case letter first, no trailing hyphen.
@@ -123,16 +127,12 @@ def load(stack: StackConfig, stack_name: str) -> GcpConfig:
     refuse_plaintext_secrets(stack)
     refuse_unknown_keys(stack, target="gcp", reads=GCP_KEYS)
     parley, gcp = stack.namespace("parley"), stack.namespace("gcp")
-    environment = parley.get("environment") or "dev"
-    if environment not in ENVIRONMENTS:
-        fail("parley:environment", f"{environment!r} is not one of {', '.join(ENVIRONMENTS)}")
+    environment = environment_of(parley)
     project = matching("gcp:project", gcp.get("project", ""), PROJECT_ID, "a GCP project id")
     primary = region("gcp:region", gcp.get("region", ""))
-    secondary = region("parley:secondaryRegion", parley["secondaryRegion"]) if parley.get("secondaryRegion") else None
-    if secondary == primary:
-        fail("parley:secondaryRegion", f"must differ from gcp:region ({primary})")
-    if environment == "prod" and secondary is None:
-        fail("parley:secondaryRegion", "is required in prod, which fails over to a second region")
+    secondary = secondary_region(
+        parley, environment=environment, primary_key="gcp:region", primary=primary, check=region
+    )
     subnet, secondary_subnet, datastores = _ranges(parley, two_regions=secondary is not None)
     return GcpConfig(
         stack=stack_name,
@@ -170,18 +170,7 @@ def _ranges(
 
 
 def _sizing(parley: Mapping[str, str], preset: Sizing) -> Sizing:
-    values = preset.__dict__.copy()
-    for key, attribute in SIZING_OVERRIDES.items():
-        given = parley.get(key, "")
-        if given in ("", "0"):
-            continue
-        if isinstance(values[attribute], int):
-            if not given.isdigit():
-                fail(f"parley:{key}", f"{given!r} is not a whole number")
-            values[attribute] = int(given)
-        else:
-            values[attribute] = given
-    sizing = Sizing(**values)
+    sizing = with_overrides(preset, parley, SIZING_OVERRIDES)
     if sizing.max_replicas < sizing.replicas:
         fail("parley:maxReplicas", f"{sizing.max_replicas} is below parley:replicas ({sizing.replicas})")
     if sizing.max_replicas > 1000:
