@@ -10,10 +10,8 @@ import importlib
 import inspect
 import json
 import re
-from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
@@ -23,15 +21,10 @@ from infra.aws.tags import TAG_KEYS
 from infra.plan import Plan, PlanError, Resource, Secret, run_stack
 from infra.plan.values import reveal
 from infra.stack_config import StackConfig
-from tests.support.plans import planned
+from tests.support.plans import config_of, named, of_type, planned, stacks_of, walk
 
 ROOT = Path(__file__).resolve().parents[2]
-STACK_FILES = {p.name.removeprefix("Pulumi.").removesuffix(".yaml"): p for p in (ROOT / "stacks").glob("*.yaml")}
-AWS_STACKS = sorted(
-    stack
-    for stack, path in STACK_FILES.items()
-    if yaml.safe_load(path.read_text())["config"].get("parley:target") == "aws"
-)
+AWS_STACKS = stacks_of("aws")
 # Resources per stack, components included; docs/aws.md's table shows the same numbers.
 RESOURCE_COUNTS = {"aws-dev": 104, "aws-prod": 248, "aws-staging": 115}
 ENVIRONMENTS = {"aws-dev": "dev", "aws-staging": "staging", "aws-prod": "prod"}
@@ -47,16 +40,6 @@ def plans() -> dict[str, Plan]:
     return {stack: planned(stack) for stack in AWS_STACKS}
 
 
-def of_type(plan: Plan, kind: str) -> list[Resource]:
-    """Resources whose type ends with `kind` (`Instance`, `rds/instance:Instance`, ...)."""
-    return [r for r in plan.resources if r.type.endswith(kind)]
-
-
-def named(plan: Plan, suffix: str) -> Resource:
-    (found,) = [r for r in plan.resources if r.name.endswith(suffix)]
-    return found
-
-
 def regions_of(plan: Plan) -> dict[str, str]:
     """Each aws provider's URN and the region it deploys to."""
     return {r.urn: r.inputs["region"] for r in plan.resources if r.type == "pulumi:providers:aws"}
@@ -68,18 +51,6 @@ def region(plan: Plan, resource: Resource) -> str:
 
 def ids(plan: Plan, kind: str, name_part: str) -> set[str]:
     return {r.id for r in of_type(plan, kind) if name_part in r.name and r.id}
-
-
-def walk(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
-    """Every leaf of an input or output value with its path; a `Secret` is a leaf (its value stays hidden)."""
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield from walk(item, f"{path}.{key}")
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from walk(item, f"{path}[{index}]")
-    else:
-        yield path, value
 
 
 def test_the_aws_stacks_are_dev_staging_and_prod() -> None:
@@ -473,7 +444,7 @@ def test_components_are_typed_and_name_their_children(stack: str, plans: dict[st
 @pytest.mark.parametrize("stack", AWS_STACKS)
 def test_stack_outputs_name_things_but_hold_no_secrets(stack: str, plans: dict[str, Plan]) -> None:
     outputs = plans[stack].outputs
-    host = yaml.safe_load(STACK_FILES[stack].read_text())["config"]["parley:host"]
+    host = config_of(stack)["parley:host"]
     assert outputs["url"] == f"https://{host}"
     assert outputs["ecrRepositoryUrl"].endswith(f"/parley/{stack}")
     assert set(outputs["albDnsNames"]) == set(regions_of(plans[stack]).values())
@@ -558,5 +529,5 @@ def test_pulumi_yaml_declares_every_setting_the_aws_target_reads() -> None:
     assert AWS_KEYS <= schema.keys()
     assert all(schema[key].get("description") for key in AWS_KEYS)
     for stack in AWS_STACKS:
-        keys = yaml.safe_load(STACK_FILES[stack].read_text())["config"]
+        keys = config_of(stack)
         assert {k.removeprefix("parley:") for k in keys if k.startswith("parley:")} <= AWS_KEYS, stack

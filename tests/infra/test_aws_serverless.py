@@ -22,7 +22,7 @@ from infra.aws.serverless_region import (
 )
 from infra.aws.tags import TAG_KEYS
 from infra.plan import Plan, PlanError, Resource, Secret, run_stack
-from tests.support.plans import planned
+from tests.support.plans import of_type, planned
 
 STACK = "aws-serverless-prod"
 REGIONS = ["us-east-1", "us-west-2"]
@@ -47,10 +47,6 @@ def dev() -> Plan:
 @pytest.fixture(scope="module")
 def dev_without_host() -> Plan:
     return run_stack(STACK, config_overrides={**ONE_REGION_DEV, "parley:host": "", "parley:hostedZoneId": ""})
-
-
-def of_type(plan: Plan, kind: str) -> list[Resource]:
-    return [r for r in plan.resources if r.type.endswith(kind)]
 
 
 def region_of(plan: Plan, resource: Resource) -> str:

@@ -11,10 +11,8 @@ import importlib
 import inspect
 import ipaddress
 import re
-from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
@@ -25,15 +23,10 @@ from infra.plan import Plan, PlanError, Resource, Secret, run_stack
 from infra.plan.azure_mocks import CALLS, SUBSCRIPTION_ID
 from infra.plan.values import reveal
 from infra.stack_config import StackConfig
-from tests.support.plans import planned
+from tests.support.plans import config_of, of_type, planned, stacks_of, walk
 
 ROOT = Path(__file__).resolve().parents[2]
-STACK_FILES = {p.name.removeprefix("Pulumi.").removesuffix(".yaml"): p for p in (ROOT / "stacks").glob("*.yaml")}
-AZURE_STACKS = sorted(
-    stack
-    for stack, path in STACK_FILES.items()
-    if yaml.safe_load(path.read_text())["config"].get("parley:target") == "azure"
-)
+AZURE_STACKS = stacks_of("azure")
 # Resources per stack, components included; docs/azure.md's table shows the same numbers.
 RESOURCE_COUNTS = {"azure-dev": 50, "azure-prod": 90}
 ENVIRONMENTS = {"azure-dev": "dev", "azure-prod": "prod"}
@@ -47,28 +40,11 @@ def plans() -> dict[str, Plan]:
     return {stack: planned(stack) for stack in AZURE_STACKS}
 
 
-def of_type(plan: Plan, kind: str) -> list[Resource]:
-    """Resources whose type ends with `kind` (`Server`, `dbforpostgresql:Server`, ...)."""
-    return [r for r in plan.resources if r.type.endswith(kind)]
-
-
 def in_location(plan: Plan, kind: str) -> dict[str, Resource]:
     """The one resource of `kind` per location."""
     found = {r.inputs["location"]: r for r in of_type(plan, kind)}
     assert len(found) == len(of_type(plan, kind)), kind
     return found
-
-
-def walk(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
-    """Every leaf of an input or output value with its path; a `Secret` is a leaf (its value stays hidden)."""
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield from walk(item, f"{path}.{key}")
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from walk(item, f"{path}[{index}]")
-    else:
-        yield path, value
 
 
 def test_the_azure_stacks_are_dev_and_prod() -> None:
@@ -259,7 +235,7 @@ def test_front_door_sends_https_to_the_regions_by_priority(stack: str, plans: di
     assert route.inputs["originGroup"] == {"id": group.id}
     assert "cacheConfiguration" not in route.inputs
     (domain,) = of_type(plan, "AFDCustomDomain")
-    host = yaml.safe_load(STACK_FILES[stack].read_text())["config"]["parley:host"]
+    host = config_of(stack)["parley:host"]
     assert domain.inputs["hostName"] == host and route.inputs["customDomains"] == [{"id": domain.id}]
     assert domain.inputs["tlsSettings"] == {"certificateType": "ManagedCertificate", "minimumTlsVersion": "TLS12"}
 
@@ -431,7 +407,7 @@ def test_no_secret_value_appears_outside_a_pulumi_secret(stack: str, plans: dict
 @pytest.mark.parametrize("stack", AZURE_STACKS)
 def test_stack_outputs_name_things_but_hold_no_secrets(stack: str, plans: dict[str, Plan]) -> None:
     outputs = plans[stack].outputs
-    host = yaml.safe_load(STACK_FILES[stack].read_text())["config"]["parley:host"]
+    host = config_of(stack)["parley:host"]
     assert outputs["url"] == f"https://{host}"
     assert outputs["frontDoorHostName"].endswith(".azurefd.net")
     assert outputs["registryLoginServer"].endswith(".azurecr.io")
@@ -514,5 +490,5 @@ def test_pulumi_yaml_declares_every_setting_the_azure_target_reads() -> None:
     assert AZURE_KEYS <= schema.keys()
     assert all(schema[key].get("description") for key in AZURE_KEYS)
     for stack in AZURE_STACKS:
-        keys = yaml.safe_load(STACK_FILES[stack].read_text())["config"]
+        keys = config_of(stack)
         assert {k.removeprefix("parley:") for k in keys if k.startswith("parley:")} <= AZURE_KEYS, stack

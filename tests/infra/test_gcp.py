@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
@@ -19,19 +17,14 @@ from typer.testing import CliRunner
 
 from app.cli import cli
 from infra.gcp.config import GCP_KEYS, load
-from infra.plan import Plan, PlanError, Resource, Secret, calls, run_stack
+from infra.plan import Plan, PlanError, Secret, calls, run_stack
 from infra.plan.values import reveal
 from infra.stack_config import StackConfig
 from infra.tags import AWS_TAG_FOR, LABEL_KEYS
-from tests.support.plans import planned
+from tests.support.plans import config_of, named, of_type, planned, stacks_of, walk
 
 ROOT = Path(__file__).resolve().parents[2]
-STACK_FILES = {p.name.removeprefix("Pulumi.").removesuffix(".yaml"): p for p in (ROOT / "stacks").glob("*.yaml")}
-GCP_STACKS = sorted(
-    stack
-    for stack, path in STACK_FILES.items()
-    if yaml.safe_load(path.read_text())["config"].get("parley:target") == "gcp"
-)
+GCP_STACKS = stacks_of("gcp")
 # Resources per stack, components included; docs/gcp.md's table shows the same numbers.
 RESOURCE_COUNTS = {"gcp-dev": 53, "gcp-prod": 71}
 ENVIRONMENTS = {"gcp-dev": "dev", "gcp-prod": "prod"}
@@ -44,32 +37,6 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:pulumi_gcp")
 @pytest.fixture(scope="module")
 def plans() -> dict[str, Plan]:
     return {stack: planned(stack) for stack in GCP_STACKS}
-
-
-def of_type(plan: Plan, kind: str) -> list[Resource]:
-    """Resources whose type ends with `kind` (`Instance`, `redis/instance:Instance`, ...)."""
-    return [r for r in plan.resources if r.type.endswith(kind)]
-
-
-def named(plan: Plan, suffix: str) -> Resource:
-    (found,) = [r for r in plan.resources if r.name.endswith(suffix)]
-    return found
-
-
-def config_of(stack: str) -> dict[str, str]:
-    return yaml.safe_load(STACK_FILES[stack].read_text())["config"]
-
-
-def walk(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
-    """Every leaf of an input or output value with its path; a `Secret` is a leaf (its value stays hidden)."""
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield from walk(item, f"{path}.{key}")
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from walk(item, f"{path}[{index}]")
-    else:
-        yield path, value
 
 
 def test_the_gcp_stacks_are_dev_and_prod() -> None:

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import boto3
 import pytest
-import yaml
 from moto import mock_aws
 from typer.testing import CliRunner
 
@@ -19,15 +18,11 @@ from infra.plan import Plan
 from infra.verify.checks import Finding, verify
 from infra.verify.cli import MOTO_CONFIG, app
 from infra.verify.materialise import Clients, Materialised, materialise
-from tests.support.plans import planned
+from tests.support.plans import planned, stacks_of
 
 ROOT = Path(__file__).resolve().parents[2]
 AWS_TARGETS = {"aws", "aws-serverless"}
-AWS_STACKS = sorted(
-    p.name.removeprefix("Pulumi.").removesuffix(".yaml")
-    for p in (ROOT / "stacks").glob("Pulumi.*.yaml")
-    if (yaml.safe_load(p.read_text()).get("config") or {}).get("parley:target") in AWS_TARGETS
-)
+AWS_STACKS = stacks_of(*AWS_TARGETS)
 # What the issue asks materialise to cover, wherever a plan has them: none may be skipped.
 REQUIRED_TYPES = {
     "aws:ec2/vpc:Vpc",
