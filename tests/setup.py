@@ -22,6 +22,7 @@ DEBIAN_PACKAGES = {
     "/usr/lib/podman/aardvark-dns": "aardvark-dns",
     "/usr/sbin/xtables-nft-multi": "iptables",
     "/usr/bin/mmdebstrap": "mmdebstrap",
+    "/usr/bin/catatonit": "catatonit",  # the pause process of `podman kube play` pods
     "/usr/bin/dot": "graphviz",
     "/usr/bin/groovy": "groovy",
     "/usr/bin/shellcheck": "shellcheck",
