@@ -69,8 +69,7 @@ class Runtime:
     def services(self) -> Services:
         """The services of the WebSocket routes, started on first use."""
         if self._services is None:
-            services = self.run(Services.start(self.settings))
-            self._services = services
+            self._services = self.run(Services.start(self.settings))
         return self._services
 
     def websocket(self, event: dict[str, Any]) -> dict[str, Any]:
