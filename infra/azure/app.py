@@ -122,6 +122,8 @@ class ParleyAzure(pulumi.ComponentResource):
         return {
             "url": self.front_door.url,
             "frontDoorHostName": self.front_door.endpoint_host_name,
+            # The value of `X-Azure-FDID` on every request this stack's Front Door forwards (docs/azure.md).
+            "frontDoorId": self.front_door.front_door_id,
             # The TXT record `_dnsauth.<host>` that lets Front Door issue the host's certificate (docs/azure.md).
             "customDomainValidationToken": self.front_door.validation_token,
             "registryLoginServer": self.registry.login_server,

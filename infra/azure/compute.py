@@ -4,10 +4,12 @@ A Log Analytics workspace; a Container Apps environment on the network's apps su
 consumption, zone-redundant where the preset says so, encrypted peer traffic); the `parley` container app;
 and the `parley-migrate` job (`parley migrate`, started by hand before each deploy: docs/azure.md).
 
-Ingress keeps WebSockets working: transport `auto` (HTTP/1.1 upgrades and HTTP/2), external only to Front
-Door (the subnet's NSG admits nothing else), HTTPS only. No sticky sessions: a WebSocket stays on the replica
-it opened on anyway, and Redis carries events between replicas, so any replica serves any client. The app
-scales on open connections (concurrent requests, which long-lived WebSockets are) and on CPU.
+Ingress keeps WebSockets working: transport `auto` (HTTP/1.1 upgrades and HTTP/2), HTTPS only, external so
+Front Door can reach it. External ingress of a workload-profiles environment arrives on a public IP outside
+the subnet, so no NSG narrows it to Front Door: the app's own host name answers anyone (docs/azure.md, "Known
+limits"). No sticky sessions: a WebSocket stays on the replica it opened on anyway, and Redis carries events
+between replicas, so any replica serves any client. The app scales on open connections (concurrent requests,
+which long-lived WebSockets are) and on CPU.
 
 Images are pulled and secrets read with the region's user-assigned identity: the registry by AcrPull, Key
 Vault secrets by reference (`keyVaultUrl`), so no value is ever part of the app's definition."""

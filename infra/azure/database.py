@@ -6,7 +6,8 @@ zone-redundant (a standby in another zone) and keeps geo-redundant backups where
 
 In the secondary region the same component declares the cross-region read replica of the primary instead
 (`replicate_from`). `promoted` records that it was promoted (docs/azure.md, runbook): it is then declared as
-a standalone primary with the primary's redundancy, and its creation settings are left as they were."""
+a standalone primary with a zone-redundant standby, and its creation settings (including geo-redundant
+backup, which was off) are left as they were."""
 
 from __future__ import annotations
 
@@ -75,10 +76,12 @@ class Database(pulumi.ComponentResource):
             version="16",
             sku={"name": args.sku, "tier": args.tier},
             storage={"storage_size_gb": args.storage_gb, "auto_grow": "Enabled"},
-            # A replica keeps no backups of its own and cannot have a standby until it is promoted.
+            # A replica keeps no backups of its own and cannot have a standby until it is promoted. Geo-redundant
+            # backup is chosen when a server is created and never changed after, so a promoted replica (created
+            # without) keeps it off: asking for it would fail the update.
             backup={
                 "backup_retention_days": args.backup_days,
-                "geo_redundant_backup": "Enabled" if args.geo_backup else "Disabled",
+                "geo_redundant_backup": "Enabled" if args.geo_backup and not args.replicate_from else "Disabled",
             }
             if primary_like
             else None,

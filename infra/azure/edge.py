@@ -2,9 +2,10 @@
 
 Why Front Door and not Traffic Manager: Traffic Manager answers DNS only, so clients would reach each
 region's Container Apps ingress directly, and every region would need the custom domain and its certificate;
-Front Door terminates TLS once at the edge with a managed certificate for the host, proxies WebSockets,
-fails over within seconds of its probes (not after DNS TTLs), and lets the apps subnet admit Front Door's
-service tag alone.
+Front Door terminates TLS once at the edge with a managed certificate for the host, proxies WebSockets, and
+fails over within seconds of its probes (not after DNS TTLs). It does not make the apps private: each app's
+own host name stays reachable (compute.py), and every request Front Door forwards carries the profile's id in
+`X-Azure-FDID` (the `frontDoorId` stack output), which is what an origin can check.
 
 One origin group holds the regions as origins with priorities 1 (primary) and 2 (secondary): traffic goes to
 the primary while its `/readyz` answers over HTTPS, to the secondary otherwise. HTTP only redirects to HTTPS;
@@ -35,6 +36,7 @@ class FrontDoorArgs:
 
 
 class FrontDoor(pulumi.ComponentResource):
+    front_door_id: pulumi.Output[str]
     endpoint_host_name: pulumi.Output[str]
     validation_token: pulumi.Output[str]
     url: pulumi.Output[str]
@@ -120,9 +122,15 @@ class FrontDoor(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=origins),
             **in_profile,
         )
+        self.front_door_id = profile.front_door_id
         self.endpoint_host_name = endpoint.host_name
         self.validation_token = domain.validation_properties.validation_token
         self.url = pulumi.Output.from_input(f"https://{args.host}")
         self.register_outputs(
-            {"endpoint_host_name": self.endpoint_host_name, "validation_token": self.validation_token, "url": self.url}
+            {
+                "front_door_id": self.front_door_id,
+                "endpoint_host_name": self.endpoint_host_name,
+                "validation_token": self.validation_token,
+                "url": self.url,
+            }
         )

@@ -22,7 +22,7 @@ from infra.azure.database import Database, DatabaseArgs
 from infra.azure.network import Network, NetworkArgs, peer
 from infra.azure.registry import Registry
 from infra.azure.vault import Vault, VaultArgs
-from infra.tags import AWS_TAG_FOR, cost_labels
+from infra.tags import cost_labels
 
 Role = Literal["primary", "secondary"]
 # Plain settings of the app. PARLEY_ENV=production in every environment: the secret key is always generated,
@@ -207,6 +207,7 @@ class Region(pulumi.ComponentResource):
 
 
 def cost_tags(config: AzureConfig) -> dict[str, str]:
-    """The cost-allocation tags on every taggable resource, spelt as on AWS (Azure allows `:` in tag names),
-    so a bill split by `parley:stack` reads the same on both clouds."""
-    return {AWS_TAG_FOR[key]: value for key, value in cost_labels(config.environment).items()}
+    """The cost-allocation tags on every taggable resource, in the cloud-neutral spelling (`parley-stack`).
+    Not AWS's `parley:stack`: Front Door profiles and endpoints refuse `:` in tag names, and private DNS zones
+    silently drop such tags, so a bill split by tag would miss them."""
+    return cost_labels(config.environment)

@@ -1,8 +1,11 @@
 """Who may talk to whom: the network security groups of one region's subnets, as a least-privilege chain.
 
-    internet --443--> Front Door --443 (service tag AzureFrontDoor.Backend)--> apps subnet (Container Apps)
     apps --5432--> database subnet (PostgreSQL)        apps --6380 (TLS)--> endpoints subnet (Redis)
     database <--5432, 6432--> database (the zone-redundant standby; and, in prod, the peered region's server)
+
+No rule admits Front Door: an external workload-profiles environment takes public requests on a public IP in
+its managed resource group, not through this subnet, so an inbound NSG rule neither admits nor blocks them
+(Microsoft documents that NSGs cannot lock down that ingress; docs/azure.md says what does).
 
 Each group ends with a deny-all rule in both directions, so Azure's defaults (everything within the virtual
 network, all of the internet outbound) never apply. What the Container Apps platform itself needs is allowed
@@ -18,11 +21,12 @@ from typing import Literal
 POSTGRES_PORTS = ("5432", "6432")  # the server, and its standby's replication (PgBouncer's port too)
 REDIS_TLS_PORT = "6380"
 HTTPS_PORT = "443"
-FRONT_DOOR = "AzureFrontDoor.Backend"
-# Where the apps subnet may open HTTPS: images (ACR, and MCR behind Front Door's first-party range), managed
-# identity tokens, logs and metrics, Key Vault secrets.
+# Where the apps subnet may open HTTPS: images (ACR; its image layers, which a Basic or Standard registry
+# without dedicated data endpoints serves from Azure Storage; MCR behind Front Door's first-party range),
+# managed identity tokens, logs and metrics, Key Vault secrets.
 PLATFORM_SERVICES = (
     "AzureContainerRegistry",
+    "Storage",
     "MicrosoftContainerRegistry",
     "AzureFrontDoor.FirstParty",
     "AzureActiveDirectory",
@@ -81,7 +85,6 @@ def _deny_all() -> list[Rule]:
 def apps_rules(ranges: SubnetRanges) -> list[Rule]:
     apps, database, endpoints = str(ranges.apps), str(ranges.database), str(ranges.endpoints)
     rules = [
-        Rule("front-door-in", 100, "Inbound", "Allow", "Tcp", FRONT_DOOR, apps, (HTTPS_PORT,)),
         # The environment's load balancer probes its nodes on the Kubernetes node-port range.
         Rule("load-balancer-in", 110, "Inbound", "Allow", "Tcp", "AzureLoadBalancer", apps, ("30000-32767",)),
         Rule("apps-in", 120, "Inbound", "Allow", "*", apps, apps, ("*",)),

@@ -1,8 +1,9 @@
 """`Identity`: the service account Cloud Run runs Parley as, with the project roles it needs and no more.
 
-Project-wide: connect to Cloud SQL (`cloudsql.client`), write logs and metrics. Secrets are granted one by
-one where they are stored (infra/gcp/secrets.py), never project-wide; the image is pulled by Cloud Run's own
-service agent, so this account needs no registry role."""
+Project-wide: write logs and metrics, nothing else. No `cloudsql.client`: that role authorizes the Cloud SQL
+connectors and Auth Proxy, and Parley dials the instance's private address with a password over TLS, which
+the role plays no part in. Secrets are granted one by one where they are stored (infra/gcp/secrets.py), never
+project-wide; the image is pulled by Cloud Run's own service agent, so this account needs no registry role."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_gcp as gcp
 
-PROJECT_ROLES = ("roles/cloudsql.client", "roles/logging.logWriter", "roles/monitoring.metricWriter")
+PROJECT_ROLES = ("roles/logging.logWriter", "roles/monitoring.metricWriter")
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,9 @@ Every resource gets its ARM `id` (`/subscriptions/<id>/resourceGroups/<group>/pr
 hex digits>` as Pulumi's auto-naming would make it), plus what programs read: identities' `principalId` and
 `clientId`, a registry's `loginServer`, a vault's and a secret's URIs, a server's `fullyQualifiedDomainName`,
 a cache's `hostName` and ports, a workspace's `customerId`, an environment's `defaultDomain`, an app's ingress
-`fqdn`, a Front Door endpoint's `hostName` and a custom domain's `validationProperties`. What the real provider
-never returns (secret values inside `properties`, a workspace's shared key) is left out of the outputs.
+`fqdn`, a Front Door profile's `frontDoorId`, an endpoint's `hostName` and a custom domain's
+`validationProperties`. What the real provider never returns (secret values inside `properties`, a
+workspace's shared key) is left out of the outputs.
 Every value derives from the type, the names and the inputs, so each run of a stack gives the same plan."""
 
 from __future__ import annotations
@@ -214,6 +215,10 @@ def _container_app(own: str, inputs: Args, known: dict[str, Args]) -> Args:
     return {"configuration": configuration, "latestRevisionFqdn": f"{own}--{revision}.{domain}"}
 
 
+def _profile(own: str, inputs: Args, known: dict[str, Args]) -> Args:
+    return {"frontDoorId": guid("front door", own), "resourceState": "Active"}
+
+
 def _endpoint(own: str, inputs: Args, known: dict[str, Args]) -> Args:
     return {"hostName": f"{own}-{digest('afd', own, size=16)}.z01.azurefd.net"}
 
@@ -235,6 +240,7 @@ EXTRAS: dict[str, Callable[[str, Args, dict[str, Args]], Args]] = {
     "operationalinsights:Workspace": _workspace,
     "app:ManagedEnvironment": _environment,
     "app:ContainerApp": _container_app,
+    "cdn:Profile": _profile,
     "cdn:AFDEndpoint": _endpoint,
     "cdn:AFDCustomDomain": _custom_domain,
 }

@@ -22,6 +22,7 @@ from infra.plan import Plan, PlanError, Resource, Secret, run_stack
 from infra.plan.values import reveal
 from infra.stack_config import StackConfig
 from tests.support.plans import config_of, named, of_type, planned, stacks_of, walk
+from tests.support.sdk_inputs import sdk_problems
 
 ROOT = Path(__file__).resolve().parents[2]
 AWS_STACKS = stacks_of("aws")
@@ -531,3 +532,9 @@ def test_pulumi_yaml_declares_every_setting_the_aws_target_reads() -> None:
     for stack in AWS_STACKS:
         keys = config_of(stack)
         assert {k.removeprefix("parley:") for k in keys if k.startswith("parley:")} <= AWS_KEYS, stack
+
+
+@pytest.mark.parametrize("stack", AWS_STACKS)
+def test_every_input_is_one_the_provider_declares(stack: str, plans: dict[str, Plan]) -> None:
+    problems = [p for r in plans[stack].resources for p in sdk_problems(r.type, r.inputs)]
+    assert problems == []

@@ -23,6 +23,7 @@ from infra.aws.serverless_region import (
 from infra.aws.tags import TAG_KEYS
 from infra.plan import Plan, PlanError, Resource, Secret, run_stack
 from tests.support.plans import of_type, planned
+from tests.support.sdk_inputs import sdk_problems
 
 STACK = "aws-serverless-prod"
 REGIONS = ["us-east-1", "us-west-2"]
@@ -322,3 +323,8 @@ def test_one_region_gets_plain_aliases_and_no_host_no_names(dev: Plan, dev_witho
         assert of_type(dev_without_host, kind) == [], kind
     assert "url" not in dev_without_host.outputs
     assert dev_without_host.outputs["httpUrls"]["us-east-1"].startswith("https://")
+
+
+def test_every_input_is_one_the_provider_declares(prod: Plan) -> None:
+    problems = [p for r in prod.resources for p in sdk_problems(r.type, r.inputs)]
+    assert problems == []
