@@ -37,11 +37,17 @@ STACK_TAG = "parley:environment"
 
 def plain(value: Any) -> Any:
     """The engine's property proxies as plain dicts and lists, a value unknown during preview as `"[unknown]"`
-    (the proxies raise on reading one), as in a plan."""
+    (the proxies raise on reading one), and whole numbers as `int`, as in a plan.
+
+    The engine sends properties as a protobuf `Struct`, whose only number type is a double: a port of 443 or a
+    retention of 7 days arrives as `443.0` and `7.0`, which the rules' `isinstance(value, int)` checks would
+    take for "not set"."""
     if isinstance(value, Mapping):
         return {key: plain(_read(value, key)) for key in value}
     if isinstance(value, Sequence) and not isinstance(value, str | bytes):
         return [plain(_read(value, index)) for index in range(len(value))]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
     return value
 
 

@@ -4,8 +4,9 @@
 # `pulumi preview` of one stack with the policy pack, then Parley's own reading of that preview:
 #   reports/STACK/preview.json  what `pulumi preview --json` wrote
 #   reports/STACK/policy.txt    `parley policy --file preview.json`
-#   reports/STACK/cost.md, cost.html, cost.json   `parley cost --file preview.json` in each format, against
-#                               PARLEY_COST_BASELINE_DIR/STACK/cost.json when that exists (main's reports)
+#   reports/STACK/cost.json, cost.html   `parley cost --file preview.json` as JSON and HTML
+#   reports/STACK/cost.md       the Markdown report, after its difference from PARLEY_COST_BASELINE_DIR/STACK/cost.json
+#                               when that exists (main's reports)
 # Exit status: the preview's when it failed (a mandatory policy violation fails it too), else parley policy's
 # (1 on a mandatory violation), else 0. The cost reports are written whenever the preview wrote JSON, so a
 # failing merge request still shows what it would cost.
@@ -33,13 +34,18 @@ policy_status=0
 parley policy --file "$out/preview.json" >"$out/policy.txt" || policy_status=$?
 cat "$out/policy.txt"
 
-baseline=()
-if [[ -n "${PARLEY_COST_BASELINE_DIR:-}" && -f "$PARLEY_COST_BASELINE_DIR/$stack/cost.json" ]]; then
-    baseline=(--baseline "$PARLEY_COST_BASELINE_DIR/$stack/cost.json")
-fi
-for format in markdown:md html:html json:json; do
-    parley cost --file "$out/preview.json" --format "${format%%:*}" "${baseline[@]}" >"$out/cost.${format##*:}"
-done
+# cost.json and cost.html are whole reports (cost.json is the next run's baseline; `--baseline` would turn both
+# into a difference); cost.md, the merge request comment, leads with the difference when there is a baseline.
+parley cost --file "$out/preview.json" --format json >"$out/cost.json"
+parley cost --file "$out/preview.json" --format html >"$out/cost.html"
+baseline="${PARLEY_COST_BASELINE_DIR:+$PARLEY_COST_BASELINE_DIR/$stack/cost.json}"
+{
+    if [[ -n "$baseline" && -f "$baseline" ]]; then
+        parley cost --file "$out/preview.json" --format markdown --baseline "$baseline"
+        echo
+    fi
+    parley cost --file "$out/preview.json" --format markdown
+} >"$out/cost.md"
 
 if ((preview_status != 0)); then
     echo "error: pulumi preview of $stack failed (exit $preview_status); see $out/preview.json" >&2

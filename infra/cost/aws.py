@@ -301,7 +301,8 @@ def ecr_repository(ctx: Context) -> list[Component]:
 
 @pricer("aws:ecr/replicationConfiguration:ReplicationConfiguration")
 def ecr_replication(ctx: Context) -> list[Component]:
-    """Each destination region stores a copy of the images, sent across regions once per push."""
+    """Each destination region stores a copy of the images, sent across regions once per push (not once per pull:
+    the tasks that pull run in the regions they pull from)."""
     if not ctx.usage:
         return []
     usage: Quantities = ctx.usage
@@ -313,7 +314,7 @@ def ecr_replication(ctx: Context) -> list[Component]:
                 ctx.charge(f"image storage in {region}", "ecr.storage", usage.images_gb, "usage", region=region)
             )
             components.append(
-                ctx.charge(f"image copies to {region}", "transfer.inter-region.gb", usage.image_pull_gb, "usage")
+                ctx.charge(f"image copies to {region}", "transfer.inter-region.gb", usage.image_push_gb, "usage")
             )
     return components
 

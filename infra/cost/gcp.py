@@ -13,6 +13,8 @@ from infra.plan import Resource
 SECONDS_PER_MONTH = HOURS_PER_MONTH * 3600
 # How long a migration job runs per deployment (as in infra/cost/azure.py).
 JOB_SECONDS = 120
+# Global forwarding rules one hourly price covers (Cloud Load Balancing bills the first five together).
+FORWARDING_RULES_PER_PRICE = 5
 # Serverless VPC Access connectors start with two instances unless told otherwise.
 CONNECTOR_MIN_INSTANCES = 2
 
@@ -140,9 +142,17 @@ def cloud_run(ctx: Context) -> list[Component]:
 @pricer("gcp:compute/globalForwardingRule:GlobalForwardingRule")
 def forwarding_rule(ctx: Context) -> list[Component]:
     """Rule hours; the HTTPS rule carries the data processed and the internet egress (the port 80 rule only
-    redirects), split evenly when several rules serve HTTPS."""
-    components = [ctx.hours("forwarding rule hours", "lb.forwarding-rule")]
-    rules = [r for r in ctx.plan.resources if r.type == ctx.resource.type]
+    redirects), split evenly when several rules serve HTTPS.
+
+    The hourly price covers a project's first five rules together, not each: the first rule of the plan carries
+    it, the next four cost nothing more; past five, the catalog has no price."""
+    rules = sorted((r for r in ctx.plan.resources if r.type == ctx.resource.type), key=lambda r: r.urn)
+    position = rules.index(ctx.resource)
+    if position >= FORWARDING_RULES_PER_PRICE:
+        raise NotPriced(f"rule {position + 1} of {len(rules)}: the catalog prices the first five rules only")
+    components = []
+    if position == 0:
+        components.append(ctx.hours("forwarding rule hours (the first five rules)", "lb.forwarding-rule"))
     serving = [r for r in rules if _serves_https(r)] or rules
     if ctx.usage and ctx.resource in serving:
         share = 1 / len(serving)

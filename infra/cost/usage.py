@@ -131,6 +131,7 @@ class Quantities:
     flow_log_gb: float
     nat_gb: float
     image_pull_gb: float
+    image_push_gb: float
     images_gb: float
     secret_reads: float
     deployments: int
@@ -165,7 +166,8 @@ def quantities(p: Profile) -> Quantities:
     - log GB = (HTTP requests + WebSocket invocations) x log_bytes_per_event
     - flow log GB = average connections x 60 x 730 x 2 interfaces x 150 bytes
     - replication GB = S x message_bytes x 3 (write-ahead log to a cross-region replica)
-    - image pull GB = image_gb x deployments_per_month x instances needed; images GB = image_gb x 10 kept
+    - image pull GB = image_gb x deployments_per_month x instances needed; image push GB = image_gb x
+      deployments_per_month (one new image a deployment); images GB = image_gb x 10 kept
     - secret reads = 5 x deployments_per_month x instances needed
     - connections = U x connections_per_user_per_day x D (each a WebSocket upgrade request)
     """
@@ -204,6 +206,7 @@ def quantities(p: Profile) -> Quantities:
         flow_log_gb=average * 60 * HOURS_PER_MONTH * 2 * FLOW_RECORD_BYTES / GB,
         nat_gb=p.nat_egress_gb_per_month,
         image_pull_gb=p.image_gb * p.deployments_per_month * instances,
+        image_push_gb=p.image_gb * p.deployments_per_month,
         images_gb=p.image_gb * IMAGES_KEPT,
         secret_reads=SECRETS_PER_START * p.deployments_per_month * instances,
         deployments=p.deployments_per_month,

@@ -117,6 +117,9 @@ def test_only_the_oidc_tokens_and_pulumis_secret_are_bound(pipeline: Step) -> No
 def test_cost_reports_are_archived(pipeline: Step) -> None:
     archived = [step.args[0]["artifacts"] for step in stages(pipeline)["Preview"].find("archiveArtifacts")]
     assert archived == ["reports/**"]
+    # The scripts write to reports/ of the checkout unless PARLEY_REPORT_DIR says otherwise; with `agent none`
+    # the pipeline has no workspace, and each matrix cell has its own, so no block may point it elsewhere.
+    assert all("PARLEY_REPORT_DIR" not in block.env for block in pipeline.find("environment"))
 
 
 def test_every_script_the_jenkinsfile_calls_exists_and_is_executable(pipeline: Step) -> None:

@@ -26,9 +26,9 @@ def test_preview_writes_the_preview_policy_and_cost_reports(fakes: Fakes) -> Non
     assert fakes.calls("parley") == [
         ["package", "lambda", "--out", str(ROOT / "build" / "lambda")],
         ["policy", "--file", preview],
-        ["cost", "--file", preview, "--format", "markdown"],
-        ["cost", "--file", preview, "--format", "html"],
         ["cost", "--file", preview, "--format", "json"],
+        ["cost", "--file", preview, "--format", "html"],
+        ["cost", "--file", preview, "--format", "markdown"],
     ]
     assert json.loads((reports / "preview.json").read_text()) == {"steps": []}
     assert (reports / "policy.txt").read_text() == "policy report\n"
@@ -75,7 +75,13 @@ def test_a_cost_baseline_is_passed_when_main_has_one(fakes: Fakes) -> None:
         fakes.run("preview.sh", "aws-dev", PARLEY_COST_BASELINE_DIR=str(baseline.parents[1]), **CLOUD).returncode == 0
     )
     costs = [call for call in fakes.calls("parley") if call[0] == "cost"]
-    assert all(call[-2:] == ["--baseline", str(baseline)] for call in costs) and len(costs) == 3
+    # Only the Markdown comment gets the difference; the JSON (the next baseline) and HTML stay whole reports.
+    with_baseline = [call[call.index("--format") + 1] for call in costs if "--baseline" in call]
+    assert with_baseline == ["markdown"] and len(costs) == 4
+    assert all(call[-2:] == ["--baseline", str(baseline)] for call in costs if "--baseline" in call)
+    comment = (fakes.tmp / "reports" / "aws-dev" / "cost.md").read_text()
+    assert comment.index("--baseline") < comment.index("cost report --file", comment.index("--baseline"))
+    assert "--baseline" not in (fakes.tmp / "reports" / "aws-dev" / "cost.json").read_text()
 
 
 def test_a_kubernetes_preview_selects_the_ci_systems_context(fakes: Fakes) -> None:

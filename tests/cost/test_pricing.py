@@ -250,3 +250,25 @@ def test_gcp_cloud_run_idle_in_failover_region(catalog, profile):
         catalog, "run.memory.idle", "us-east1", "gcp"
     )
     assert cost.monthly == pytest.approx(expected)
+
+
+def test_the_first_five_forwarding_rules_share_one_hourly_price(catalog):
+    rule = "gcp:compute/globalForwardingRule:GlobalForwardingRule"
+    rules = [resource(rule, f"rule-{n}", {"portRange": "443" if n == 0 else "80"}) for n in range(6)]
+    priced = costs(catalog, plan(*rules), region="europe-west1")
+    hourly = sum(c.monthly for n in range(5) for c in priced[f"rule-{n}"].components)
+    assert hourly == pytest.approx(HOURS_PER_MONTH * usd(catalog, "lb.forwarding-rule", "europe-west1", "gcp"))
+    assert priced["rule-5"].status == "not priced" and "first five" in priced["rule-5"].note
+
+
+def test_ecr_replication_sends_each_pushed_image_once(catalog, profile):
+    replication = resource(
+        "aws:ecr/replicationConfiguration:ReplicationConfiguration",
+        "images",
+        {"replicationConfiguration": {"rules": [{"destinations": [{"region": "us-west-2"}]}]}},
+    )
+    usage = quantities(profile)
+    assert usage.instances_needed > 1, "the profile should need several tasks, or pulls and pushes look alike"
+    copies = costs(catalog, plan(replication), profile)["images"].components[1]
+    assert copies.name == "image copies to us-west-2"
+    assert copies.quantity == pytest.approx(profile.image_gb * profile.deployments_per_month)

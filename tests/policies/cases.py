@@ -302,8 +302,8 @@ CASES.update(
             view("gcp:cloudrunv2/service:Service", ingress="INGRESS_TRAFFIC_ALL"),
         ),
         "gcp-modern-tls": (
-            view("gcp:compute/sslPolicy:SslPolicy", minTlsVersion="TLS_1_2", profile="MODERN"),
-            view("gcp:compute/sslPolicy:SslPolicy", minTlsVersion="TLS_1_0", profile="MODERN"),
+            view("gcp:compute/sSLPolicy:SSLPolicy", minTlsVersion="TLS_1_2", profile="MODERN"),
+            view("gcp:compute/sSLPolicy:SSLPolicy", minTlsVersion="TLS_1_0", profile="MODERN"),
         ),
         "gcp-subnet-flow-logs": (
             view("gcp:compute/subnetwork:Subnetwork", logConfig={"aggregationInterval": "INTERVAL_5_SEC"}),

@@ -93,3 +93,29 @@ def test_pack_config_file_names_every_policy() -> None:
     assert set(config) == {r.id for r in REGISTRY.all()} and config["aws-rds-multi-az"] == {"environment": "prod"}
     with pytest.raises(ValueError, match="production"):
         pack_config(REGISTRY, "production")
+
+
+def engine_props(props: dict) -> object:
+    """Properties as the engine hands them to a policy: through a protobuf Struct, unwrapped by pulumi-policy."""
+    from google.protobuf import json_format, struct_pb2
+    from pulumi_policy.deserialize import deserialize_properties
+
+    struct = struct_pb2.Struct()
+    struct.update(props)
+    return unknown_checking_proxy(deserialize_properties(json_format.MessageToDict(struct)))
+
+
+def test_whole_numbers_from_the_engine_read_as_integers() -> None:
+    # A Struct carries every number as a double: 7 arrives as 7.0, which int checks would take for "not set".
+    assert plain(engine_props({"backupRetentionPeriod": 7, "ports": [443], "ratio": 0.5})) == {
+        "backupRetentionPeriod": 7,
+        "ports": [443],
+        "ratio": 0.5,
+    }
+    policy = next(p for p in build_policies(REGISTRY) if p.name == "aws-rds-backups")
+    reported: list[str] = []
+    opts = PolicyResourceOptions(False, [], None, [], PolicyCustomTimeouts(0, 0, 0), [])
+    for days in (7, 1):
+        engine = ResourceValidationArgs(RDS, engine_props({"backupRetentionPeriod": days}), "urn:db", "db", opts, None)
+        policy.validate(engine, lambda message, urn=None: reported.append(message))
+    assert len(reported) == 1 and "backupRetentionPeriod is 1" in reported[0]
