@@ -40,10 +40,11 @@ def load_balancer(context: Context, resource: Resource, inputs: Outputs) -> Outp
         "routing.http.drop_invalid_header_fields.enabled": inputs.get("dropInvalidHeaderFields"),
         "deletion_protection.enabled": inputs.get("enableDeletionProtection"),
         "idle_timeout.timeout_seconds": inputs.get("idleTimeout"),
+        **_access_logs(inputs.get("accessLogs") or {}),
     }
     elbv2.modify_load_balancer_attributes(
         LoadBalancerArn=created["LoadBalancerArn"],
-        Attributes=[{"Key": k, "Value": str(v).lower()} for k, v in attributes.items() if v is not None],
+        Attributes=[{"Key": k, "Value": _attribute(v)} for k, v in attributes.items() if v is not None],
     )
     arn = created["LoadBalancerArn"]
     return {
@@ -53,6 +54,22 @@ def load_balancer(context: Context, resource: Resource, inputs: Outputs) -> Outp
         "arnSuffix": arn.split(":loadbalancer/", 1)[-1],
         "dnsName": created["DNSName"],
         "zoneId": created["CanonicalHostedZoneId"],
+    }
+
+
+def _attribute(value: Any) -> str:
+    """An attribute's value as ELBv2 takes it: text, booleans in lower case."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def _access_logs(settings: Outputs) -> dict[str, Any]:
+    """The load balancer attributes of its `accessLogs` input (bucket, prefix, on or off)."""
+    if not settings:
+        return {}
+    return {
+        "access_logs.s3.enabled": bool(settings.get("enabled", True)),
+        "access_logs.s3.bucket": settings.get("bucket"),
+        "access_logs.s3.prefix": settings.get("prefix"),
     }
 
 

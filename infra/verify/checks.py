@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
+from functools import partial
 from typing import Any
 
+from infra.verify.checks_operations import operations_checks
 from infra.verify.discover import STACK_TAG, Described, Dns, Region, discover, discover_dns
+from infra.verify.discover_operations import discover_operations
 from infra.verify.materialise import Clients
 
 ANYWHERE = ("0.0.0.0/0", "::/0")
@@ -53,22 +56,30 @@ def verify(stack: str, *, clients: Clients, regions: list[str]) -> list[Finding]
     if not regions:
         raise ValueError("verify needs at least one region")
     findings: list[Finding] = []
-    found: list[Region] = []
+    deployed: list[Region] = []
     for region in regions:
-        inventory = discover(stack, region, lambda service, r=region: clients(service, r))
-        found.append(inventory)
-        if not inventory.found():
+        client = partial(_client, clients, region)
+        inventory = discover(stack, region, client)
+        balancers = [b["LoadBalancerArn"] for b in inventory.load_balancers]
+        operations = discover_operations(stack, region, client, balancers)
+        count = inventory.found() + operations.found()
+        if not count:
             message = f"no resources tagged {STACK_TAG}={stack} in {region}"
             fix = "deploy the stack there (`pulumi up`), or check --region, --profile and the account"
             findings.append(Finding("stack.tagged", stack, region, False, f"{message}. Fix: {fix}"))
             continue
-        findings.append(Finding("stack.tagged", stack, region, True, f"{inventory.found()} tagged resources"))
+        findings.append(Finding("stack.tagged", stack, region, True, f"{count} tagged resources"))
         findings.extend(_region_checks(inventory))
-    deployed = [r for r in found if r.found()]
+        findings.extend(operations_checks(inventory, operations, _finding))
+        deployed.append(inventory)
     balancers = [b for r in deployed for b in r.load_balancers]
     dns = discover_dns(stack, clients("route53", regions[0]), balancers)
     findings.extend(_dns_checks(stack, dns, multi_region=len(deployed) > 1, region=regions[0]))
     return findings
+
+
+def _client(clients: Clients, region: str, service: str) -> Any:
+    return clients(service, region)
 
 
 def _region_checks(region: Region) -> Iterator[Finding]:

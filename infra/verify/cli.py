@@ -52,7 +52,8 @@ def verify_command(
     ] = False,
 ) -> None:
     """Check a stack's deployed resources, found by their parley:stack tag: security groups least-privilege,
-    databases private and encrypted, HTTPS listeners, health checks, failover records, tables, secrets."""
+    databases private and encrypted, HTTPS listeners, health checks, failover records, tables, secrets, API
+    Gateway routes and stages, Lambda functions, log buckets, access and flow logs, ECR, alarms, autoscaling."""
     regions = _regions(stack, region or [])
     if offline and (profile or endpoint_url):
         raise typer.BadParameter("--offline checks an in-process moto; leave out --profile and --endpoint-url")

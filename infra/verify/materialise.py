@@ -108,9 +108,10 @@ Handler = Callable[[Context, Resource, Outputs], Outputs]
 def handlers() -> dict[str, Handler]:
     """Every resource type materialise knows, by type token."""
     # Imported here: the handler modules import this one for `Context`.
-    from infra.verify import aws_compute, aws_data, aws_edge, aws_network
+    from infra.verify import aws_compute, aws_data, aws_edge, aws_logging, aws_network, aws_serverless
 
-    return {**aws_network.HANDLERS, **aws_data.HANDLERS, **aws_compute.HANDLERS, **aws_edge.HANDLERS}
+    modules = (aws_network, aws_data, aws_compute, aws_edge, aws_serverless, aws_logging)
+    return {token: handler for module in modules for token, handler in module.HANDLERS.items()}
 
 
 def materialise(plan: Plan, *, clients: Clients, default_region: str = "us-east-1") -> Materialised:

@@ -5,7 +5,7 @@ boto3, one way per test, and verify must name exactly that failure."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,6 +52,22 @@ REQUIRED_TYPES = {
     "aws:iam/role:Role",
     "aws:secretsmanager/secret:Secret",
     "aws:cloudwatch/logGroup:LogGroup",
+    "aws:apigatewayv2/api:Api",
+    "aws:apigatewayv2/route:Route",
+    "aws:apigatewayv2/integration:Integration",
+    "aws:apigatewayv2/stage:Stage",
+    "aws:apigatewayv2/apiMapping:ApiMapping",
+    "aws:lambda/function:Function",
+    "aws:lambda/permission:Permission",
+    "aws:s3/bucket:Bucket",
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+    "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
+    "aws:cloudwatch/metricAlarm:MetricAlarm",
+    "aws:sns/topic:Topic",
+    "aws:ecr/repository:Repository",
+    "aws:ec2/flowLog:FlowLog",
+    "aws:appautoscaling/target:Target",
 }
 
 
@@ -146,6 +162,10 @@ def test_a_materialised_stack_passes_every_check(stack: str, deploy, plans: Plan
         assert {"rds.private", "rds.encrypted", "sg.database-from-app", "alb.https", "tg.health-check"} <= checks
     if "aws:dynamodb/table:Table" in plans[stack].counts():
         assert {"dynamodb.sse", "dynamodb.pitr"} <= checks
+    if "aws:lambda/function:Function" in plans[stack].counts():
+        assert {"apigw.route-selection", "apigw.throttling", "lambda.runtime", "lambda.logs"} <= checks
+    if "aws:lb/loadBalancer:LoadBalancer" in plans[stack].counts():
+        assert {"alb.access-logs", "s3.public-access", "vpc.flow-logs", "alarms.present", "ecs.autoscaling"} <= checks
 
 
 def test_tags_come_from_the_provider_and_each_region_gets_its_own(deploy) -> None:
@@ -298,7 +318,7 @@ def test_cli_checks_an_account_and_exits_1_on_a_failed_check(deploy) -> None:
     result = runner.invoke(app, ["--stack", "aws-dev"])
     assert result.exit_code == 1, result.output
     assert "FAIL  rds.private" in result.stdout and "--no-publicly-accessible" in result.stdout
-    assert result.stdout.strip().splitlines()[-1].startswith("aws-dev: 21 passed, 1 failed")
+    assert result.stdout.strip().splitlines()[-1].startswith("aws-dev: 30 passed, 1 failed")
 
 
 def test_cli_refuses_an_unknown_stack_with_exit_2() -> None:
@@ -322,3 +342,196 @@ def test_cli_refuses_offline_with_a_profile() -> None:
     result = runner.invoke(app, ["--stack", "aws-dev", "--offline", "--profile", "ops"])
     assert result.exit_code == 2
     assert "--offline" in result.output
+
+
+# Breaking reality one way after another in one materialised stack (materialising costs seconds; a verify
+# well under one): after each step verify must newly fail exactly the check that step targets, and nothing
+# else. Each step touches a resource no other step touches.
+Step = Callable[[Deployed], str]
+
+
+def _websocket_api(deployed: Deployed) -> dict:
+    apis = deployed.client("apigatewayv2").get_apis()["Items"]
+    return next(a for a in apis if a["ProtocolType"] == "WEBSOCKET")
+
+
+def _drop_disconnect_route(deployed: Deployed) -> str:
+    client, api = deployed.client("apigatewayv2"), _websocket_api(deployed)
+    routes = client.get_routes(ApiId=api["ApiId"])["Items"]
+    disconnect = next(r for r in routes if r["RouteKey"] == "$disconnect")
+    client.delete_route(ApiId=api["ApiId"], RouteId=disconnect["RouteId"])
+    return api["ApiId"]
+
+
+def _recreate_stage(deployed: Deployed, *, throttled: bool) -> str:
+    """Replace the WebSocket stage by one that keeps everything but throttling or access logs (moto has no
+    UpdateStage; the console's edit does the same)."""
+    client, api_id = deployed.client("apigatewayv2"), _websocket_api(deployed)["ApiId"]
+    if not throttled:
+        # The other region's WebSocket API: each stage step needs a stage no other step replaced.
+        client = deployed.client("apigatewayv2", "us-west-2")
+        api_id = next(a for a in client.get_apis()["Items"] if a["ProtocolType"] == "WEBSOCKET")["ApiId"]
+    stage = client.get_stages(ApiId=api_id)["Items"][0]
+    client.delete_stage(ApiId=api_id, StageName=stage["StageName"])
+    args = {"ApiId": api_id, "StageName": stage["StageName"]}
+    if throttled:
+        args["DefaultRouteSettings"] = stage["DefaultRouteSettings"]
+    else:
+        args["AccessLogSettings"] = stage["AccessLogSettings"]
+    client.create_stage(**args)
+    return f"{api_id}/{stage['StageName']}"
+
+
+def _function(deployed: Deployed, kind: str, region: str = "us-east-1") -> dict:
+    name = f"parley-aws-serverless-prod-{kind}"
+    return deployed.client("lambda", region).get_function(FunctionName=name)["Configuration"]
+
+
+def _old_runtime(deployed: Deployed) -> str:
+    function = _function(deployed, "http")
+    deployed.client("lambda").update_function_configuration(FunctionName=function["FunctionName"], Runtime="python3.8")
+    return function["FunctionArn"]
+
+
+def _foreign_role(deployed: Deployed) -> str:
+    function = _function(deployed, "websocket")
+    statement = {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+    trust = json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+    role = deployed.client("iam").create_role(RoleName="someone-elses", AssumeRolePolicyDocument=trust)["Role"]
+    deployed.client("lambda").update_function_configuration(FunctionName=function["FunctionName"], Role=role["Arn"])
+    return function["FunctionArn"]
+
+
+def _public_url(deployed: Deployed) -> str:
+    function = _function(deployed, "http", "us-west-2")
+    deployed.client("lambda", "us-west-2").create_function_url_config(
+        FunctionName=function["FunctionName"], AuthType="NONE"
+    )
+    return function["FunctionArn"]
+
+
+def _unreserved(deployed: Deployed) -> str:
+    function = _function(deployed, "websocket", "us-west-2")
+    deployed.client("lambda", "us-west-2").delete_function_concurrency(FunctionName=function["FunctionName"])
+    return function["FunctionArn"]
+
+
+def _logs_kept_forever(deployed: Deployed) -> str:
+    function = _function(deployed, "http")
+    deployed.client("logs").delete_retention_policy(logGroupName=f"/aws/lambda/{function['FunctionName']}")
+    return function["FunctionArn"]
+
+
+SERVERLESS_STEPS: list[tuple[str, Step]] = [
+    ("apigw.route-selection", _drop_disconnect_route),
+    ("apigw.access-logs", lambda d: _recreate_stage(d, throttled=True)),
+    ("apigw.throttling", lambda d: _recreate_stage(d, throttled=False)),
+    ("lambda.runtime", _old_runtime),
+    ("lambda.role", _foreign_role),
+    ("lambda.function-url", _public_url),
+    ("lambda.reserved-concurrency", _unreserved),
+    ("lambda.logs", _logs_kept_forever),
+]
+
+
+def _log_bucket(deployed: Deployed) -> str:
+    return deployed.client("s3").list_buckets()["Buckets"][0]["Name"]
+
+
+def _open_bucket(deployed: Deployed) -> str:
+    deployed.client("s3").delete_public_access_block(Bucket=_log_bucket(deployed))
+    return _log_bucket(deployed)
+
+
+def _unencrypted_bucket(deployed: Deployed) -> str:
+    deployed.client("s3").delete_bucket_encryption(Bucket=_log_bucket(deployed))
+    return _log_bucket(deployed)
+
+
+def _acls_back_on(deployed: Deployed) -> str:
+    controls = {"Rules": [{"ObjectOwnership": "ObjectWriter"}]}
+    deployed.client("s3").put_bucket_ownership_controls(Bucket=_log_bucket(deployed), OwnershipControls=controls)
+    return _log_bucket(deployed)
+
+
+def _access_logs_off(deployed: Deployed) -> str:
+    balancer, _ = _listeners(deployed)
+    off = [{"Key": "access_logs.s3.enabled", "Value": "false"}]
+    deployed.client("elbv2").modify_load_balancer_attributes(LoadBalancerArn=balancer, Attributes=off)
+    return balancer
+
+
+def _no_flow_logs(deployed: Deployed) -> str:
+    ec2 = deployed.client("ec2")
+    flow_log = ec2.describe_flow_logs()["FlowLogs"][0]
+    ec2.delete_flow_logs(FlowLogIds=[flow_log["FlowLogId"]])
+    return flow_log["ResourceId"]
+
+
+def _repository(deployed: Deployed) -> dict:
+    return deployed.client("ecr").describe_repositories()["repositories"][0]
+
+
+def _unscanned(deployed: Deployed) -> str:
+    repository = _repository(deployed)
+    deployed.client("ecr").put_image_scanning_configuration(
+        repositoryName=repository["repositoryName"], imageScanningConfiguration={"scanOnPush": False}
+    )
+    return repository["repositoryArn"]
+
+
+def _mutable_tags(deployed: Deployed) -> str:
+    repository = _repository(deployed)
+    deployed.client("ecr").put_image_tag_mutability(
+        repositoryName=repository["repositoryName"], imageTagMutability="MUTABLE"
+    )
+    return repository["repositoryArn"]
+
+
+def _silent_alarms(deployed: Deployed) -> str:
+    cloudwatch = deployed.client("cloudwatch")
+    names = [a["AlarmName"] for a in cloudwatch.describe_alarms()["MetricAlarms"]]
+    cloudwatch.delete_alarms(AlarmNames=names)
+    return "us-east-1"
+
+
+def _fixed_size(deployed: Deployed) -> str:
+    scaling = deployed.client("application-autoscaling")
+    target = scaling.describe_scalable_targets(ServiceNamespace="ecs")["ScalableTargets"][0]
+    scaling.deregister_scalable_target(
+        ServiceNamespace="ecs", ResourceId=target["ResourceId"], ScalableDimension=target["ScalableDimension"]
+    )
+    service = deployed.client("ecs").describe_services(
+        cluster=target["ResourceId"].split("/")[1], services=[target["ResourceId"].split("/")[2]]
+    )["services"][0]
+    return service["serviceArn"]
+
+
+CONTAINER_STEPS: list[tuple[str, Step]] = [
+    ("s3.public-access", _open_bucket),
+    ("s3.encrypted", _unencrypted_bucket),
+    ("s3.ownership", _acls_back_on),
+    ("alb.access-logs", _access_logs_off),
+    ("vpc.flow-logs", _no_flow_logs),
+    ("ecr.scan", _unscanned),
+    ("ecr.immutable-tags", _mutable_tags),
+    ("alarms.present", _silent_alarms),
+    ("ecs.autoscaling", _fixed_size),
+]
+
+
+@pytest.mark.parametrize(
+    ("stack", "steps"), [("aws-serverless-prod", SERVERLESS_STEPS), ("aws-dev", CONTAINER_STEPS)], ids=["lambda", "ecs"]
+)
+def test_each_break_fails_exactly_its_check(stack: str, steps: list[tuple[str, Step]], deploy) -> None:
+    deployed = deploy(stack)
+    before = failed(deployed.verify())
+    assert before == set()
+    for check, step in steps:
+        resource = step(deployed)
+        findings = deployed.verify()
+        now = failed(findings)
+        assert now - before == {(check, resource)}, f"after breaking {check}"
+        message = next(f.message for f in findings if (f.check, f.resource) == (check, resource))
+        assert "Fix:" in message, message
+        before = now
