@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException
 from app import __version__
 from app.api.routes import accounts, messages, ops, rooms
 from app.errors import ParleyError, RateLimited, error_body
+from app.front_door import FrontDoorOnly
 from app.gateway import websocket_endpoint
 from app.logs import BodyLimit, RequestContext
 from app.services import Services
@@ -64,6 +65,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _add_error_handlers(app)
     _add_web_client(app)
     app.add_middleware(BodyLimit, max_bytes=max(65536, 8 * settings.max_body_bytes))
+    if settings.front_door_ids:
+        # Outside BodyLimit, so a client that skipped Front Door learns nothing but 403; inside RequestContext,
+        # so each refusal is still logged with its request id.
+        app.add_middleware(FrontDoorOnly, allowed_ids=settings.front_door_ids)
     app.add_middleware(RequestContext)
     return app
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import re
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DATABASE_SCHEMES = ("sqlite", "postgresql", "mysql", "mariadb", "dynamodb")
 BUS_SCHEMES = ("memory", "redis", "rediss", "apigateway")
 DEV_SECRET_KEY = "parley-dev-secret-change-me-0123456789abcdef"
+# An Azure Front Door profile's id (the `X-Azure-FDID` header it adds): a GUID.
+FRONT_DOOR_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 class Settings(BaseSettings):
@@ -40,6 +43,10 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
     node_id: str | None = None
+    # Azure only: when set, every request but the health probes must carry one of these Front Door profile
+    # ids in `X-Azure-FDID` (app/front_door.py). Several, comma-separated, while moving to a new profile.
+    # NoDecode: the variable is a plain comma-separated list, not JSON.
+    front_door_ids: Annotated[tuple[str, ...], NoDecode] = ()
 
     @field_validator("database_url", "database_replica_url")
     @classmethod
@@ -70,6 +77,25 @@ class Settings(BaseSettings):
             scheme = url.split(":", 1)[0]
             raise ValueError(f"scheme {scheme!r} is not supported; use dynamodb://?region=R&table=T (serverless)")
         return url or None
+
+    @field_validator("front_door_ids", mode="before")
+    @classmethod
+    def _front_door_ids(cls, value: object) -> object:
+        """A comma-separated string (the environment's form) or a sequence; each id a GUID, compared in lower
+        case. Empty means no check, so an unset and an empty variable agree."""
+        items = value.split(",") if isinstance(value, str) else value
+        if not isinstance(items, list | tuple):
+            return value  # pydantic reports the wrong type
+        ids = [str(item).strip().lower() for item in items]
+        if ids == [""]:
+            return ()
+        for item in ids:
+            if not FRONT_DOOR_ID.fullmatch(item):
+                raise ValueError(
+                    f"{item!r} is not a Front Door id; give the profile's id (a GUID such as the `frontDoorId` "
+                    "stack output), several separated by commas"
+                )
+        return tuple(dict.fromkeys(ids))
 
     @model_validator(mode="after")
     def _refuse_weak_secret(self) -> Settings:

@@ -53,6 +53,14 @@ def test_settings_come_from_parley_variables(monkeypatch: pytest.MonkeyPatch) ->
     assert (settings.max_body_bytes, settings.messages_per_second, settings.log_json) == (1234, 2.5, False)
 
 
+def test_front_door_ids_come_from_one_comma_separated_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Plain text, not the JSON pydantic-settings expects of list settings by default."""
+    assert Settings().front_door_ids == ()
+    first, second = "3f2504e0-4f89-41d3-9a0c-0305e82c3301", "9b1deb4d-3b7d-4bad-9bdd-2b0d7b3dcb6d"
+    monkeypatch.setenv("PARLEY_FRONT_DOOR_IDS", f"{first},{second.upper()}")
+    assert Settings().front_door_ids == (first, second)
+
+
 @pytest.mark.parametrize(
     ("key", "message"),
     [(DEV_SECRET_KEY, "PARLEY_SECRET_KEY is the development default"), ("k" * 31, "at least 32 characters")],
@@ -98,6 +106,7 @@ def invoke(*args: str, **env: str) -> Any:
         ({"PARLEY_MAX_BODY_BYTES": "-1"}, "PARLEY_MAX_BODY_BYTES"),
         ({"PARLEY_MESSAGES_PER_SECOND": "fast"}, "PARLEY_MESSAGES_PER_SECOND"),
         ({"PARLEY_ENV": "staging"}, "PARLEY_ENV"),
+        ({"PARLEY_FRONT_DOOR_IDS": "my-front-door"}, "PARLEY_FRONT_DOOR_IDS"),
     ],
 )
 @pytest.mark.parametrize("command", ["serve", "migrate"])

@@ -4,7 +4,10 @@ docs/azure.md tells how to deploy and operate it.
 
 A resource group per region holds that region's resources; the registry and Front Door, which serve both
 regions, live in the primary's. The secrets are generated here (`random`), kept in each region's Key Vault,
-and never appear in configuration or outputs."""
+and never appear in configuration or outputs.
+
+Front Door is begun before the regions, so each region's app is told the profile's id (it refuses requests
+that did not pass through it: app/front_door.py), and routed to the regions' apps once they exist."""
 
 from __future__ import annotations
 
@@ -70,6 +73,16 @@ class ParleyAzure(pulumi.ComponentResource):
             ),
             child,
         )
+        self.front_door = FrontDoor(
+            f"{name}-edge",
+            FrontDoorArgs(
+                resource_group_name=primary_group,
+                endpoint_name=f"{APP_NAME}-{config.stack}",
+                host=config.host,
+                tags=tags,
+            ),
+            child,
+        )
         primary_args = RegionArgs(
             config=config,
             role="primary",
@@ -83,6 +96,7 @@ class ParleyAzure(pulumi.ComponentResource):
             secret_key=secret_key.result,
             database_password=database_password.result,
             peer_cidr=config.secondary_vnet_cidr,
+            front_door_id=self.front_door.front_door_id,
         )
         primary = Region(f"{name}-primary", primary_args, child)
         self.regions = {config.location: primary}
@@ -103,17 +117,7 @@ class ParleyAzure(pulumi.ComponentResource):
                 ),
                 child,
             )
-        self.front_door = FrontDoor(
-            f"{name}-edge",
-            FrontDoorArgs(
-                resource_group_name=primary_group,
-                endpoint_name=f"{APP_NAME}-{config.stack}",
-                host=config.host,
-                origins=[region.service.app_fqdn for region in self.regions.values()],
-                tags=tags,
-            ),
-            child,
-        )
+        self.front_door.route_to([region.service.app_fqdn for region in self.regions.values()])
         self.register_outputs(self.outputs())
 
     def outputs(self) -> dict[str, object]:

@@ -6,10 +6,11 @@ and the `parley-migrate` job (`parley migrate`, started by hand before each depl
 
 Ingress keeps WebSockets working: transport `auto` (HTTP/1.1 upgrades and HTTP/2), HTTPS only, external so
 Front Door can reach it. External ingress of a workload-profiles environment arrives on a public IP outside
-the subnet, so no NSG narrows it to Front Door: the app's own host name answers anyone (docs/azure.md, "Known
-limits"). No sticky sessions: a WebSocket stays on the replica it opened on anyway, and Redis carries events
-between replicas, so any replica serves any client. The app scales on open connections (concurrent requests,
-which long-lived WebSockets are) and on CPU.
+the subnet, so no NSG narrows it to Front Door: the app's own host name is reachable by anyone, and the app
+itself refuses what lacks Front Door's `X-Azure-FDID` (the `PARLEY_FRONT_DOOR_IDS` setting, region.py;
+docs/azure.md, "Known limits"). No sticky sessions: a WebSocket stays on the replica it opened on anyway,
+and Redis carries events between replicas, so any replica serves any client. The app scales on open
+connections (concurrent requests, which long-lived WebSockets are) and on CPU.
 
 Images are pulled and secrets read with the region's user-assigned identity: the registry by AcrPull, Key
 Vault secrets by reference (`keyVaultUrl`), so no value is ever part of the app's definition."""
@@ -43,7 +44,8 @@ SCALE_RULES = [
 class ServiceArgs:
     """`secrets` maps environment variables to versionless Key Vault secret URIs; `settings` are the plain
     PARLEY_* variables. `identity_id` is the user-assigned identity's resource id, allowed to pull from
-    `registry_server` and read the secrets; `after` lists those grants, which must exist before the app."""
+    `registry_server` and read the secrets; `after` lists those grants, which must exist before the app.
+    A setting's value may be another resource's output (the Front Door profile's id)."""
 
     resource_group_name: pulumi.Input[str]
     location: str
@@ -59,7 +61,7 @@ class ServiceArgs:
     zone_redundant: bool
     log_retention_days: int
     tags: Mapping[str, str]
-    settings: Mapping[str, str] = field(default_factory=dict)
+    settings: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     after: Sequence[pulumi.Resource] = ()
 
 

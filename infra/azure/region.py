@@ -33,6 +33,9 @@ SETTINGS = {
     "PARLEY_LOG_LEVEL": "INFO",
     "PARLEY_BUS_PREFIX": "parley",
 }
+# The app setting holding the Front Door profile id requests must carry (app/front_door.py). A plain
+# setting, not a Key Vault secret: it is a stack output already, and Front Door itself sets the header.
+FRONT_DOOR_SETTING = "PARLEY_FRONT_DOOR_IDS"
 # Key Vault secret names, and the environment variable each becomes.
 SECRETS = {
     "PARLEY_SECRET_KEY": "secret-key",
@@ -55,7 +58,8 @@ class RegionArgs:
     """`secret_key` and `database_password` are generated once for the stack and shared by both regions
     (sessions survive a failover; the replica keeps its source's password). `replicate_from` is the primary
     server's id and `peer` the primary's network and resource group, both given to the secondary region;
-    `peer_cidr` is the other region's range, whose database subnet may reach this one's (prod)."""
+    `peer_cidr` is the other region's range, whose database subnet may reach this one's (prod).
+    `front_door_id` is the stack's Front Door profile id, the only `X-Azure-FDID` the app accepts."""
 
     config: AzureConfig
     role: Role
@@ -68,6 +72,7 @@ class RegionArgs:
     registry: Registry
     secret_key: pulumi.Output[str]
     database_password: pulumi.Output[str]
+    front_door_id: pulumi.Input[str]
     peer_cidr: ipaddress.IPv4Network | None = None
     replicate_from: pulumi.Input[str] | None = None
     peer: tuple[Network, pulumi.Input[str]] | None = None
@@ -190,7 +195,7 @@ class Region(pulumi.ComponentResource):
                 zone_redundant=sizing.zone_redundant,
                 log_retention_days=sizing.log_retention_days,
                 tags=tags,
-                settings=SETTINGS,
+                settings={**SETTINGS, FRONT_DOOR_SETTING: args.front_door_id},
                 after=[pull, self.vault.reader_grant],
             ),
             child,

@@ -5,7 +5,8 @@
 
 No rule admits Front Door: an external workload-profiles environment takes public requests on a public IP in
 its managed resource group, not through this subnet, so an inbound NSG rule neither admits nor blocks them
-(Microsoft documents that NSGs cannot lock down that ingress; docs/azure.md says what does).
+(Microsoft documents that NSGs cannot lock down that ingress). The app refuses instead what did not pass
+through Front Door (its `X-Azure-FDID` check, app/front_door.py; docs/azure.md, "Known limits").
 
 Each group ends with a deny-all rule in both directions, so Azure's defaults (everything within the virtual
 network, all of the internet outbound) never apply. What the Container Apps platform itself needs is allowed

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from app.settings import Settings
 from infra.azure.access import ROLE_IDS
 from infra.azure.config import AZURE_KEYS, load
 from infra.plan import Plan, PlanError, Resource, Secret, run_stack
@@ -284,6 +285,24 @@ def test_the_app_keeps_websockets_and_scales(stack: str, plans: dict[str, Plan])
     for job in of_type(plan, "app:Job"):
         (container,) = job.inputs["template"]["containers"]
         assert container["args"] == ["migrate"] and job.inputs["configuration"]["triggerType"] == "Manual"
+
+
+@pytest.mark.parametrize("stack", AZURE_STACKS)
+def test_every_app_accepts_only_requests_through_the_stacks_front_door(stack: str, plans: dict[str, Plan]) -> None:
+    """The Front Door profile is created first and each region's app is told its id (app/front_door.py refuses
+    requests whose `X-Azure-FDID` differs): bound to the profile's output, not a copied value."""
+    plan = plans[stack]
+    (profile,) = of_type(plan, "cdn:Profile")
+    front_door_id = profile.outputs["frontDoorId"]
+    apps = in_location(plan, "app:ContainerApp")
+    assert list(apps) == LOCATIONS[stack]
+    for app in apps.values():
+        (container,) = app.inputs["template"]["containers"]
+        settings = {e["name"]: e.get("value") for e in container["env"]}
+        assert settings["PARLEY_FRONT_DOOR_IDS"] == front_door_id == plan.outputs["frontDoorId"]
+        assert profile.urn in app.dependencies
+    # The value is one the app's own setting accepts (the mocks answer a GUID, as Azure does).
+    assert Settings(front_door_ids=front_door_id).front_door_ids == (front_door_id,)
 
 
 @pytest.mark.parametrize("stack", AZURE_STACKS)
