@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -47,6 +48,9 @@ class Settings(BaseSettings):
     # ids in `X-Azure-FDID` (app/front_door.py). Several, comma-separated, while moving to a new profile.
     # NoDecode: the variable is a plain comma-separated list, not JSON.
     front_door_ids: Annotated[tuple[str, ...], NoDecode] = ()
+    # Where clients open the WebSocket when it is not `/ws` on the host serving the REST API (serverless: API
+    # Gateway's WebSocket API has a host of its own). Served in `GET /api/v1/endpoints`; clients add `?token=`.
+    public_websocket_url: str | None = None
 
     @field_validator("database_url", "database_replica_url")
     @classmethod
@@ -96,6 +100,24 @@ class Settings(BaseSettings):
                     "stack output), several separated by commas"
                 )
         return tuple(dict.fromkeys(ids))
+
+    @field_validator("public_websocket_url")
+    @classmethod
+    def _websocket_address(cls, url: str | None) -> str | None:
+        """An absolute ws:// or wss:// URL with a host and no query or fragment (clients append the token's
+        query); empty means unset, so an unset and an empty variable agree."""
+        if not url:
+            return None
+        parts = urlsplit(url)
+        try:
+            parts.port  # noqa: B018 - parsing the port is the check: it raises on a bad one
+        except ValueError as error:
+            raise ValueError(f"{url!r} has a bad port: {error}") from None
+        if parts.scheme not in ("ws", "wss") or not parts.hostname or any(c.isspace() for c in url):
+            raise ValueError(f"{url!r} is not a WebSocket URL; give wss://host[/path] (or ws:// without TLS)")
+        if parts.query or parts.fragment or url.endswith(("?", "#")):
+            raise ValueError(f"{url!r} has a query or fragment; give the bare address, clients add ?token=")
+        return url
 
     @model_validator(mode="after")
     def _refuse_weak_secret(self) -> Settings:

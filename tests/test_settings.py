@@ -62,6 +62,34 @@ def test_front_door_ids_come_from_one_comma_separated_variable(monkeypatch: pyte
 
 
 @pytest.mark.parametrize(
+    "url",
+    ["wss://ws.chat.example.com", "ws://127.0.0.1:8000/ws", "wss://a1b2c3.execute-api.eu-west-1.amazonaws.com/prod"],
+)
+def test_the_public_websocket_url_is_kept_as_given(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
+    assert Settings().public_websocket_url is None
+    monkeypatch.setenv("PARLEY_PUBLIC_WEBSOCKET_URL", url)
+    assert Settings().public_websocket_url == url
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("https://chat.example.com/ws", "is not a WebSocket URL"),
+        ("ws.chat.example.com", "is not a WebSocket URL"),
+        ("wss:///ws", "is not a WebSocket URL"),
+        ("wss://chat example.com", "is not a WebSocket URL"),
+        ("wss://chat.example.com:70000", "has a bad port"),
+        ("wss://chat.example.com/ws?token=abc", "has a query or fragment"),
+        ("wss://chat.example.com/ws?", "has a query or fragment"),
+        ("wss://chat.example.com/ws#top", "has a query or fragment"),
+    ],
+)
+def test_bad_public_websocket_urls_are_refused(url: str, message: str) -> None:
+    with pytest.raises(ValidationError, match=rf"public_websocket_url[\s\S]*{message}"):
+        Settings(public_websocket_url=url)
+
+
+@pytest.mark.parametrize(
     ("key", "message"),
     [(DEV_SECRET_KEY, "PARLEY_SECRET_KEY is the development default"), ("k" * 31, "at least 32 characters")],
 )
@@ -107,6 +135,7 @@ def invoke(*args: str, **env: str) -> Any:
         ({"PARLEY_MESSAGES_PER_SECOND": "fast"}, "PARLEY_MESSAGES_PER_SECOND"),
         ({"PARLEY_ENV": "staging"}, "PARLEY_ENV"),
         ({"PARLEY_FRONT_DOOR_IDS": "my-front-door"}, "PARLEY_FRONT_DOOR_IDS"),
+        ({"PARLEY_PUBLIC_WEBSOCKET_URL": "https://chat.example.com"}, "PARLEY_PUBLIC_WEBSOCKET_URL"),
     ],
 )
 @pytest.mark.parametrize("command", ["serve", "migrate"])

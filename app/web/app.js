@@ -25,6 +25,8 @@ const state = {
   token: localStorage.getItem(TOKEN_KEY),
   me: null,
   limits: { max_body_bytes: DEFAULT_MAX_BODY_BYTES },
+  // Where the server says its WebSocket is (GET /api/v1/endpoints); null means /ws on this host.
+  websocketUrl: null,
   rooms: new Map(),
   users: new Map(),
   online: new Set(),
@@ -248,7 +250,9 @@ async function startSession() {
   paintAvatar($("#me-avatar"), displayName(state.me.id), state.me.id);
   $("#me-name").textContent = displayName(state.me.id);
   loadLimits();
+  const endpoints = loadEndpoints();
   await refreshRooms();
+  await endpoints;
   connect();
   const lastRoom = localStorage.getItem(LAST_ROOM_KEY);
   if (lastRoom && state.rooms.has(lastRoom) && !isNarrow()) await openRoom(lastRoom);
@@ -261,6 +265,15 @@ async function loadLimits() {
     updateComposerState();
   } catch {
     // The defaults stay in force; the server still enforces its own limit.
+  }
+}
+
+async function loadEndpoints() {
+  try {
+    const endpoints = await api("GET", "/endpoints");
+    state.websocketUrl = endpoints?.websocket_url ?? null;
+  } catch {
+    // A server without the endpoint serves its WebSocket at /ws on this host.
   }
 }
 
@@ -759,8 +772,10 @@ function typingText(entry) {
 /* ---------- WebSocket ---------- */
 
 function socketUrl() {
+  const query = `?token=${encodeURIComponent(state.token)}`;
+  if (state.websocketUrl) return `${state.websocketUrl}${query}`;
   const scheme = location.protocol === "https:" ? "wss" : "ws";
-  return `${scheme}://${location.host}/ws?token=${encodeURIComponent(state.token)}`;
+  return `${scheme}://${location.host}/ws${query}`;
 }
 
 function nextFrameId() {

@@ -89,6 +89,12 @@ class ServerlessConfig:
         """The public names by API (`http` serves REST, `websocket` the WebSocket protocol); none without a host."""
         return {"http": self.host, "websocket": f"{WEBSOCKET_HOST_PREFIX}{self.host}"} if self.host else {}
 
+    @property
+    def websocket_url(self) -> str | None:
+        """The WebSocket address clients use when the stack has a host (in every region: Route 53 picks the
+        region); None without one, when each region's stage URL is the only address."""
+        return f"wss://{self.hosts['websocket']}" if self.host else None
+
 
 def load_config(stack: StackConfig, stack_name: str) -> ServerlessConfig:
     """The stack's configuration, or a `pulumi.RunError` naming the first bad key."""
@@ -180,6 +186,7 @@ class ParleyServerless(pulumi.ComponentResource):
                     secret_key=secret_key.result,
                     package=str(config.package),
                     sizing=config.sizing,
+                    public_websocket_url=config.websocket_url,
                 ),
                 pulumi.ResourceOptions(parent=self, providers=[providers[where]], depends_on=[store_table]),
             )
@@ -277,7 +284,7 @@ class ParleyServerless(pulumi.ComponentResource):
             return {}
         return {
             "url": f"https://{hosts['http']}",
-            "websocketUrl": f"wss://{hosts['websocket']}",
+            "websocketUrl": self._config.websocket_url,
             "healthCheckIds": self.health_check_ids,
         }
 

@@ -66,7 +66,9 @@ class FunctionSizing:
 @dataclass(frozen=True)
 class ServerlessRegionArgs:
     """`store_table` is the store's table name (the same in every region of a global table); `secret_key` the
-    JWT secret's value (a Pulumi secret); `package` the Lambda zip from `parley package lambda`."""
+    JWT secret's value (a Pulumi secret); `package` the Lambda zip from `parley package lambda`;
+    `public_websocket_url` the WebSocket address clients are told (`wss://ws.<host>`), or None for this region's
+    WebSocket stage's own invoke URL."""
 
     stack: str
     environment: str
@@ -77,6 +79,7 @@ class ServerlessRegionArgs:
     secret_key: pulumi.Input[str]
     package: str
     sizing: FunctionSizing
+    public_websocket_url: str | None = None
 
 
 class ServerlessRegion(pulumi.ComponentResource):
@@ -153,10 +156,6 @@ class ServerlessRegion(pulumi.ComponentResource):
             "PARLEY_SECRET_KEY_ARN": secret.arn,
             "PARLEY_LOG_JSON": "true",
         }
-        functions = {
-            kind: self._function(kind, role, logs[kind], environment, timeout)
-            for kind, timeout in (("websocket", sizing.websocket_timeout), ("http", sizing.http_timeout))
-        }
         access_logs = {
             kind: aws.cloudwatch.LogGroup(
                 f"{name}-{kind}-access-logs",
@@ -166,8 +165,17 @@ class ServerlessRegion(pulumi.ComponentResource):
             )
             for kind in HANDLERS
         }
-        websocket_stage = self._websocket_routes(websocket_api, functions["websocket"], access_logs["websocket"])
-        http_stage = self._http_routes(http_api, functions["http"], access_logs["http"])
+        websocket_function = self._function("websocket", role, logs["websocket"], environment, sizing.websocket_timeout)
+        websocket_stage = self._websocket_routes(websocket_api, websocket_function, access_logs["websocket"])
+        # The HTTP API serves the web client and `GET /api/v1/endpoints`, which tells clients where the WebSocket
+        # is: not `/ws` on the HTTP API's host, but the WebSocket API's. Only this function needs it (and the
+        # WebSocket function could not have its own stage's URL: the stage is built on the function).
+        http_environment = {
+            **environment,
+            "PARLEY_PUBLIC_WEBSOCKET_URL": args.public_websocket_url or websocket_stage.invoke_url,
+        }
+        http_function = self._function("http", role, logs["http"], http_environment, sizing.http_timeout)
+        http_stage = self._http_routes(http_api, http_function, access_logs["http"])
 
         self.websocket_url = websocket_stage.invoke_url
         self.http_url = http_stage.invoke_url

@@ -6,9 +6,12 @@ from __future__ import annotations
 import shutil
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
+
+from tests.support.servers import ServerProcess, migrate
 
 pytestmark = pytest.mark.browser
 
@@ -148,3 +151,27 @@ def test_two_people_chat_live(parley_server, browser: Browser) -> None:
 
     assert alice.errors == []
     assert bob.errors == []
+
+
+def test_the_client_opens_the_websocket_the_server_names(tmp_path: Path, browser: Browser) -> None:
+    """`PARLEY_PUBLIC_WEBSOCKET_URL` (served in `GET /api/v1/endpoints`) sends the client to another host, as on
+    serverless; here the same server under another name, so only the served address can explain the host."""
+    env = {
+        "PARLEY_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'parley.db'}",
+        "PARLEY_BUS_URL": "memory://",
+        "PARLEY_LOG_LEVEL": "WARNING",
+    }
+    migrate(env)
+    server = ServerProcess(env=env, log_path=tmp_path / "server.log")
+    served = f"ws://localhost:{server.port}/ws"
+    server.env["PARLEY_PUBLIC_WEBSOCKET_URL"] = served
+    server.start()
+    try:
+        carol = Person(browser, server.base_url, viewport=DESKTOP, display_name="Carol Served")
+        opened: list[str] = []
+        carol.page.on("websocket", lambda socket: opened.append(socket.url))
+        carol.register()  # waits for "Online": the socket at the served address is open
+        assert opened and all(url.startswith(f"{served}?token=") for url in opened), opened
+        assert server.base_url.startswith("http://127.0.0.1:") and carol.errors == []
+    finally:
+        server.stop()

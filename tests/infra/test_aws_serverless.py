@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from app.api.routes.ops import router as ops_routes
+from app.settings import Settings
 from infra.aws.dns import SERVERLESS_CHECK_INTERVAL
 from infra.aws.edge import HEALTH_PATH
 from infra.aws.serverless_region import (
@@ -62,6 +63,12 @@ def in_region(plan: Plan, kind: str, region: str) -> list[Resource]:
 def websocket_api(plan: Plan, region: str) -> Resource:
     (api,) = [a for a in in_region(plan, "apigatewayv2/api:Api", region) if a.inputs["protocolType"] == "WEBSOCKET"]
     return api
+
+
+def function_variables(plan: Plan, region: str, kind: str) -> dict[str, Any]:
+    (function,) = [f for f in in_region(plan, "function:Function", region) if f.name.endswith(f"-{kind}")]
+    variables: dict[str, Any] = function.inputs["environment"]["variables"]
+    return variables
 
 
 def statements(plan: Plan, region: str) -> dict[str, dict[str, Any]]:
@@ -328,3 +335,24 @@ def test_one_region_gets_plain_aliases_and_no_host_no_names(dev: Plan, dev_witho
 def test_every_input_is_one_the_provider_declares(prod: Plan) -> None:
     problems = [p for r in prod.resources for p in sdk_problems(r.type, r.inputs)]
     assert problems == []
+
+
+def test_the_http_function_tells_clients_the_public_websocket_name(prod: Plan, dev: Plan) -> None:
+    """With a host, every region serves the same `wss://ws.<host>`: Route 53 decides which region answers it."""
+    for plan, regions in ((prod, REGIONS), (dev, REGIONS[:1])):
+        for region in regions:
+            served = function_variables(plan, region, "http")["PARLEY_PUBLIC_WEBSOCKET_URL"]
+            assert served == f"wss://{WEBSOCKET_HOST}" == plan.outputs["websocketUrl"]
+            assert Settings(public_websocket_url=served).public_websocket_url == served
+            # The WebSocket function serves no REST: it is not told its own address.
+            assert "PARLEY_PUBLIC_WEBSOCKET_URL" not in function_variables(plan, region, "websocket")
+
+
+def test_without_a_host_clients_are_sent_to_the_regions_websocket_stage(dev_without_host: Plan) -> None:
+    region = REGIONS[0]
+    api = websocket_api(dev_without_host, region)
+    (stage,) = [s for s in in_region(dev_without_host, "stage:Stage", region) if s.inputs["apiId"] == api.id]
+    served = function_variables(dev_without_host, region, "http")["PARLEY_PUBLIC_WEBSOCKET_URL"]
+    assert served == stage.outputs["invokeUrl"] == dev_without_host.outputs["websocketUrls"][region]
+    assert served.startswith(f"wss://{api.id}.execute-api.{region}.amazonaws.com/")
+    assert Settings(public_websocket_url=served).public_websocket_url == served

@@ -1,4 +1,5 @@
-"""Operations: liveness, readiness, metrics, and the limits clients must respect."""
+"""Operations: liveness, readiness, metrics, the limits clients must respect, and where clients find the
+WebSocket."""
 
 from __future__ import annotations
 
@@ -58,3 +59,10 @@ async def limits(services: ServicesDep) -> dict[str, Any]:
         "message_burst": s.message_burst,
         "page_max": PAGE_MAX,
     }
+
+
+@router.get("/api/v1/endpoints")
+async def endpoints(services: ServicesDep) -> dict[str, str | None]:
+    """Where clients open the WebSocket (`PARLEY_PUBLIC_WEBSOCKET_URL`); null means `/ws` on this host. Open to
+    anyone, like `/limits`: a client asks before it has a token."""
+    return {"websocket_url": services.settings.public_websocket_url}
