@@ -33,3 +33,25 @@ def make_client(service: str, *, region: str, endpoint: str | None = None, pool_
 
 def error_code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def create_ttl_table(client: Any, table: str, *, ttl_attribute: str) -> bool:
+    """Create an on-demand table keyed by the string `pk`, whose items expire at `ttl_attribute` (epoch
+    seconds), and wait until it exists: for tests and local runs, since the stacks declare their tables.
+    False when the table was already there."""
+    try:
+        client.create_table(
+            TableName=table,
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+    except ClientError as error:
+        if error_code(error) == "ResourceInUseException":
+            return False
+        raise
+    client.get_waiter("table_exists").wait(TableName=table, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    client.update_time_to_live(
+        TableName=table, TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl_attribute}
+    )
+    return True

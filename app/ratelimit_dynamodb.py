@@ -42,7 +42,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from limits.aio.storage import SlidingWindowCounterSupport, Storage
 from limits.storage.base import TimestampedSlidingWindow
 
-from app.aws import error_code, make_client
+from app.aws import create_ttl_table, error_code, make_client
 
 PREFIX = "RATE#"
 TTL_ATTRIBUTE = "expires_at"
@@ -73,22 +73,7 @@ def create_ratelimit_table(url: str) -> bool:
     """Create the table with its TTL (tests, local runs; the stack declares it); False if it was there."""
     config = RateLimitTable.from_url(url)
     client = make_client("dynamodb", region=config.region, endpoint=config.endpoint, pool_size=1)
-    try:
-        client.create_table(
-            TableName=config.table,
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
-    except ClientError as error:
-        if error_code(error) == "ResourceInUseException":
-            return False
-        raise
-    client.get_waiter("table_exists").wait(TableName=config.table, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
-    client.update_time_to_live(
-        TableName=config.table, TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE}
-    )
-    return True
+    return create_ttl_table(client, config.table, ttl_attribute=TTL_ATTRIBUTE)
 
 
 def _key(key: str) -> dict[str, Any]:

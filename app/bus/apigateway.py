@@ -41,7 +41,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from app.aws import error_code, make_client
+from app.aws import create_ttl_table, error_code, make_client
 from app.bus.base import Deliver, Event, Lapsed
 from app.domain import User
 from app.errors import Unavailable
@@ -87,22 +87,7 @@ def create_connections_table(url: str) -> bool:
     """Create the connections table with its TTL (tests, local runs); False if it was already there."""
     config = ApiGatewayConfig.from_url(url)
     client = make_client("dynamodb", region=config.region, endpoint=config.dynamodb_endpoint, pool_size=1)
-    try:
-        client.create_table(
-            TableName=config.table,
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
-    except ClientError as error:
-        if error_code(error) == "ResourceInUseException":
-            return False
-        raise
-    client.get_waiter("table_exists").wait(TableName=config.table, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
-    client.update_time_to_live(
-        TableName=config.table, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"}
-    )
-    return True
+    return create_ttl_table(client, config.table, ttl_attribute="expires_at")
 
 
 def _key(pk: str) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from infra.aws.serverless_region import (
 )
 from infra.aws.tags import TAG_KEYS
 from infra.plan import Plan, PlanError, Resource, Secret, run_stack
-from tests.support.plans import of_type, planned
+from tests.support.plans import assert_counts, of_type, planned
 from tests.support.sdk_inputs import sdk_problems
 
 STACK = "aws-serverless-prod"
@@ -253,12 +253,7 @@ def test_bad_configuration_is_refused(overrides: dict[str, str], message: str) -
 
 def test_resource_counts(prod: Plan, dev: Plan, dev_without_host: Plan) -> None:
     plans = {"aws-serverless-prod": prod, "dev, one region": dev, "dev, no host": dev_without_host}
-    for label, plan in plans.items():
-        print(f"\n{label}: {len(plan.resources)} resources")
-        for kind, number in plan.counts().items():
-            print(f"  {number:4d}  {kind}")
-    assert {label: len(plan.resources) for label, plan in plans.items()} == RESOURCE_COUNTS
-    assert f"| `{STACK}` | {RESOURCE_COUNTS[STACK]} |" in DOCS.read_text()
+    assert_counts(plans, RESOURCE_COUNTS, DOCS)
 
 
 @pytest.mark.parametrize("region", REGIONS)

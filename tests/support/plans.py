@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from infra.plan import Plan, Resource, run_stack
+from infra.plan import Plan, PlanError, Resource, run_stack
 
 STACKS_DIR = Path(__file__).resolve().parents[2] / "stacks"
 STACK_FILES = {p.name.removeprefix("Pulumi.").removesuffix(".yaml"): p for p in sorted(STACKS_DIR.glob("*.yaml"))}
@@ -61,3 +61,28 @@ def walk(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
             yield from walk(item, f"{path}[{index}]")
     else:
         yield path, value
+
+
+def assert_counts(plans: dict[str, Plan], expected: dict[str, int], doc: Path) -> None:
+    """Each plan has its pinned number of resources (printed per type, for when it changes on purpose), and
+    `doc`'s table shows the same number for every stack."""
+    for label, plan in plans.items():
+        print(f"\n{label}: {len(plan.resources)} resources")
+        for kind, number in plan.counts().items():
+            print(f"  {number:4d}  {kind}")
+    assert {label: len(plan.resources) for label, plan in plans.items()} == expected
+    text = doc.read_text()
+    for stack in STACK_FILES.keys() & plans.keys():
+        assert f"| `{stack}` | {expected[stack]} |" in text, stack
+
+
+def refusal(stack: str, overrides: dict[str, str]) -> str:
+    """The one-line error with which the stack's program refuses `overrides`, from its key on
+    ("<key>: <problem>"); fails the test if it runs or says more than one line."""
+    try:
+        run_stack(stack, config_overrides=overrides)
+    except PlanError as refused:
+        text = str(refused)
+        assert "\n" not in text, text
+        return text.split("failed: ", 1)[1]
+    raise AssertionError(f"{stack} accepted {overrides}")
