@@ -11,12 +11,40 @@ from typing import Annotated
 
 import typer
 from pydantic import ValidationError
+from typer import _click as click  # Typer vendors its own Click; its group takes its own types
+from typer.core import TyperGroup
 
 from app.deploy.cli import render
 from app.errors import ParleyError
 from app.settings import Settings
 
-cli = typer.Typer(help="Parley: self-hosted instant messaging.", no_args_is_help=True, add_completion=False)
+
+class PluginGroup(TyperGroup):
+    """`parley`'s commands. Those that packages add (`add_plugin_commands`) are imported only when one of them
+    runs or the list of commands is shown, so `parley serve` and `parley migrate` never import the Pulumi SDKs,
+    boto3 and the rest that `plan`, `verify`, `policy` and `cost` need."""
+
+    _plugins: dict[str, click.Command] | None = None
+
+    def _plugin_commands(self) -> dict[str, click.Command]:
+        if self._plugins is None:
+            holder = typer.Typer()
+            holder.callback()(lambda: None)
+            add_plugin_commands(holder)
+            self._plugins = dict(typer.main.get_group(holder).commands)
+            self.epilog = holder.info.epilog or self.epilog
+        return self._plugins
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [*super().list_commands(ctx), *self._plugin_commands()]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return super().get_command(ctx, cmd_name) or self._plugin_commands().get(cmd_name)
+
+
+cli = typer.Typer(
+    cls=PluginGroup, help="Parley: self-hosted instant messaging.", no_args_is_help=True, add_completion=False
+)
 cli.add_typer(render, name="render", no_args_is_help=True)
 
 
@@ -55,9 +83,6 @@ def _install_hint(entry: EntryPoint, module: str) -> str:
         if extra and normalised(name) == wanted and entry.dist is not None:
             return f"install the {extra[1]} extra (pip install '{entry.dist.name}[{extra[1]}]')"
     return f"needs {module}, which is not installed"
-
-
-add_plugin_commands(cli)
 
 
 def load_settings() -> Settings:
