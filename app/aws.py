@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import threading
 from typing import Any
+from urllib.parse import SplitResult, parse_qs, urlsplit
 
 import boto3
 from botocore.config import Config
@@ -29,6 +30,13 @@ def make_client(service: str, *, region: str, endpoint: str | None = None, pool_
     )
     with _session_lock:
         return _session().client(service, region_name=region, endpoint_url=endpoint, config=config)
+
+
+def split_url(url: str) -> tuple[SplitResult, dict[str, str]]:
+    """`url`'s parts and its query as a map, the last value of a repeated key winning: what the backends'
+    `dynamodb://` and `apigateway://` URLs are read with (each checks its own scheme and keys)."""
+    parts = urlsplit(url)
+    return parts, {key: values[-1] for key, values in parse_qs(parts.query).items()}
 
 
 def error_code(error: ClientError) -> str:

@@ -24,6 +24,13 @@ log = logging.getLogger(__name__)
 Push = Callable[[str], object]
 
 
+def request_id_of(raw: Any) -> str | int | None:
+    """The `id` of a parsed client frame when it is one the protocol allows (a string or an integer), else
+    None: what an answer to the frame, an error included, carries back."""
+    request_id = raw.get("id") if isinstance(raw, dict) else None
+    return request_id if isinstance(request_id, str | int) and not isinstance(request_id, bool) else None
+
+
 class FrameHandler:
     def __init__(self, services: Services, user: User, push: Push) -> None:
         self.services = services
@@ -49,8 +56,7 @@ class FrameHandler:
             except orjson.JSONDecodeError:
                 self.reply_error("invalid_request", "a frame must be one JSON object")
                 return
-            if isinstance(raw, dict) and isinstance(raw.get("id"), str | int) and not isinstance(raw["id"], bool):
-                request_id = raw["id"]
+            request_id = request_id_of(raw)
             try:
                 frame = client_frame.validate_python(raw)
             except ValidationError as error:

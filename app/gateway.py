@@ -13,7 +13,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from app import frames
 from app.errors import Unauthorized, Unavailable
-from app.frame_handler import FrameHandler
+from app.frame_handler import FrameHandler, request_id_of
 from app.hub import CLOSE_TRY_AGAIN_LATER, CLOSE_UNAUTHORIZED, Connection
 from app.services import Services
 
@@ -108,8 +108,6 @@ async def _next_text(websocket: WebSocket, handler: FrameHandler) -> str | None:
 def _id(text: str) -> str | int | None:
     """The request id of a frame not handled, so its error still names it."""
     try:
-        frame = orjson.loads(text)
+        return request_id_of(orjson.loads(text))
     except orjson.JSONDecodeError:
         return None
-    request_id = frame.get("id") if isinstance(frame, dict) else None
-    return request_id if isinstance(request_id, str | int) and not isinstance(request_id, bool) else None

@@ -17,7 +17,7 @@ import asyncio
 import logging
 import math
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from limits import RateLimitItemPerSecond
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
@@ -31,6 +31,13 @@ if TYPE_CHECKING:
     from app.settings import Settings
 
 log = logging.getLogger(__name__)
+
+
+@runtime_checkable
+class Closable(Protocol):
+    async def close(self) -> None: ...
+
+
 ANSWER_SECONDS = 0.5
 
 
@@ -78,6 +85,12 @@ class SendLimiter:
     @property
     def storage(self) -> Storage:
         return self._storage
+
+    async def close(self) -> None:
+        """Release what the storage holds: the DynamoDB storage's client and threads. limits' own storages
+        keep nothing that needs closing (Redis connections return to their pool)."""
+        if isinstance(self._storage, Closable):
+            await self._storage.close()
 
     async def check(self, user_id: str) -> None:
         """Spend one send of `user_id`'s budget, or raise `RateLimited` with the seconds to wait."""

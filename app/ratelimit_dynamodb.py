@@ -36,13 +36,12 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 from botocore.exceptions import BotoCoreError, ClientError
 from limits.aio.storage import SlidingWindowCounterSupport, Storage
 from limits.storage.base import TimestampedSlidingWindow
 
-from app.aws import create_ttl_table, error_code, make_client
+from app.aws import create_ttl_table, error_code, make_client, split_url
 
 PREFIX = "RATE#"
 TTL_ATTRIBUTE = "expires_at"
@@ -62,8 +61,7 @@ class RateLimitTable:
     @classmethod
     def from_url(cls, url: str) -> RateLimitTable:
         """`dynamodb://?region=R&table=T[&endpoint=URL]` (limits' `async+dynamodb://` too); ValueError otherwise."""
-        parts = urlsplit(url.removeprefix("async+"))
-        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        parts, query = split_url(url.removeprefix("async+"))
         if parts.scheme != "dynamodb" or not query.get("table") or not query.get("region"):
             raise ValueError(f"the rate-limit URL must be dynamodb://?region=<region>&table=<table>, not {url!r}")
         return cls(table=query["table"], region=query["region"], endpoint=query.get("endpoint"))

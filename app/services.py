@@ -53,3 +53,4 @@ class Services:
         await self.hub.close_all()
         await self.bus.close()
         await self.store.close()
+        await self.chat.limiter.close()

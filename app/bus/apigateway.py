@@ -37,11 +37,10 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from app.aws import create_ttl_table, error_code, make_client
+from app.aws import create_ttl_table, error_code, make_client, split_url
 from app.bus.base import Deliver, Event, Lapsed
 from app.domain import User
 from app.errors import Unavailable
@@ -60,8 +59,7 @@ class ApiGatewayConfig:
 
     @classmethod
     def from_url(cls, url: str) -> ApiGatewayConfig:
-        parts = urlsplit(url)
-        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        parts, query = split_url(url)
         if parts.scheme != "apigateway" or not parts.netloc or not query.get("table"):
             raise ValueError("the bus URL must be apigateway://<api host>/<stage>?table=<connections table>")
         host = parts.hostname or ""

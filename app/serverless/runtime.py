@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from app import logs
 from app.aws import make_client
-from app.ratelimit_dynamodb import DynamoDBStorage
 from app.serverless import websocket
 from app.services import Services
 from app.settings import Settings
@@ -41,12 +40,6 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
     return Settings(secret_key=secret)
 
 
-async def _close_limiter(services: Services) -> None:
-    storage = services.chat.limiter.storage
-    if isinstance(storage, DynamoDBStorage):
-        await storage.close()
-
-
 class Runtime:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -55,7 +48,6 @@ class Runtime:
         self._services: Services | None = None
         self._http: Mangum | None = None
         self._lifespan: AbstractAsyncContextManager[Any] | None = None
-        self._app_services: Services | None = None  # the REST app's, started by its lifespan
 
     @classmethod
     def from_environment(cls) -> Runtime:
@@ -85,17 +77,13 @@ class Runtime:
             lifespan = app.router.lifespan_context(app)
             self.run(lifespan.__aenter__())
             self._lifespan = lifespan
-            self._app_services = app.state.services
             self._http = Mangum(app, lifespan="off")
         return self._http(event, context)
 
     def close(self) -> None:
         """Stop what was started (tests; Lambda just freezes and ends the container)."""
         if self._services is not None:
-            self.run(_close_limiter(self._services))
             self.run(self._services.stop())
-        if self._app_services is not None:
-            self.run(_close_limiter(self._app_services))
         if self._lifespan is not None:
             self.run(self._lifespan.__aexit__(None, None, None))
         self.loop.close()

@@ -15,7 +15,7 @@ from typing import Any
 from app import frames
 from app.bus.apigateway import ApiGatewayBus, ConnectionInfo
 from app.errors import Unauthorized, Unavailable
-from app.frame_handler import FrameHandler
+from app.frame_handler import FrameHandler, request_id_of
 from app.services import Services
 
 log = logging.getLogger(__name__)
@@ -107,13 +107,12 @@ async def _greet(services: Services, bus: ApiGatewayBus, info: ConnectionInfo) -
         bus.post_soon(info.connection_id, frames.presence(user_id, True))
 
 
-def _request_id(event: Event) -> Any:
+def _request_id(event: Event) -> str | int | None:
     """The frame's `id`, for an answer given before the frame is parsed; None when there is none."""
     try:
-        request_id = json.loads(event.get("body") or "").get("id")
-    except (ValueError, AttributeError):
+        return request_id_of(json.loads(event.get("body") or ""))
+    except ValueError:
         return None
-    return request_id if isinstance(request_id, str | int) and not isinstance(request_id, bool) else None
 
 
 def _text(event: Event) -> str | None:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import sqlalchemy as sa
@@ -71,6 +71,20 @@ def _is_unreachable(error: BaseException) -> bool:
     return state.startswith(("08", "57P"))
 
 
+@contextmanager
+def _domain_errors() -> Iterator[None]:
+    """Driver errors as domain ones: a value the database refuses is `Invalid`, an unreachable database
+    `Unavailable`; anything else passes unchanged."""
+    try:
+        yield
+    except (exc.DataError, OverflowError) as error:
+        raise Invalid(f"a value cannot be stored or compared: {type(error).__name__}") from error
+    except Exception as error:
+        if _is_unreachable(error):
+            raise Unavailable(f"database unavailable: {type(error).__name__}") from error
+        raise
+
+
 def _is_transient(error: BaseException) -> bool:
     if not isinstance(error, exc.DBAPIError):
         return False
@@ -129,17 +143,11 @@ class SqlStore:
 
     @asynccontextmanager
     async def _read(self, engine: AsyncEngine | None = None) -> AsyncIterator[AsyncConnection]:
-        try:
+        with _domain_errors():
             async with (engine or self.engine).connect() as conn:
                 # Reads need no transaction: autocommit spares a BEGIN and a ROLLBACK round trip each.
                 await conn.execution_options(isolation_level="AUTOCOMMIT")
                 yield conn
-        except (exc.DataError, OverflowError) as error:
-            raise Invalid(f"a value cannot be stored or compared: {type(error).__name__}") from error
-        except Exception as error:
-            if _is_unreachable(error):
-                raise Unavailable(f"database unavailable: {type(error).__name__}") from error
-            raise
 
     async def _transaction(self, work: Any) -> Any:
         """Run `work(conn)` in a write transaction, retrying deadlocks; driver errors become domain ones."""
@@ -149,7 +157,7 @@ class SqlStore:
             wait=wait_random_exponential(multiplier=0.01, max=0.2),
             reraise=True,
         )
-        try:
+        with _domain_errors():
             async for attempt in retrying:
                 with attempt:
                     if self._write_lock is None:
@@ -157,12 +165,6 @@ class SqlStore:
                             return await work(conn)
                     async with self._write_lock, self.engine.begin() as conn:
                         return await work(conn)
-        except (exc.DataError, OverflowError) as error:
-            raise Invalid(f"a value cannot be stored or compared: {type(error).__name__}") from error
-        except Exception as error:
-            if _is_unreachable(error):
-                raise Unavailable(f"database unavailable: {type(error).__name__}") from error
-            raise
 
     # Users
 

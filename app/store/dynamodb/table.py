@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import parse_qs, urlsplit
 
 from botocore.exceptions import ClientError
 
-from app.aws import error_code, make_client
+from app.aws import error_code, make_client, split_url
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,10 +17,9 @@ class DynamoConfig:
 
     @classmethod
     def from_url(cls, url: str) -> DynamoConfig:
-        parts = urlsplit(url)
+        parts, query = split_url(url)
         if parts.scheme != "dynamodb":
             raise ValueError(f"not a dynamodb:// URL: {parts.scheme}://")
-        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
         table = query.get("table") or f"{query.get('prefix', 'parley-')}store"
         return cls(table=table, region=query.get("region", "us-east-1"), endpoint=query.get("endpoint"))
 
