@@ -1,6 +1,6 @@
 """Stack configuration shared by every cloud target: the Pulumi config map as one value, and the checks each
-target runs before it declares any resource. Every refusal is a `pulumi.RunError` naming the key, so
-`pulumi up` stops with one clear line."""
+target runs before it declares any resource, and what every target's app and `deploy` share. Every refusal
+is a `pulumi.RunError` naming the key, so `pulumi up` stops with one clear line."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, NoReturn, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Literal, NoReturn, Protocol, TypeVar, cast
 
 import pulumi
 import yaml
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 else:
     Preset = TypeVar("Preset")
 
+Settings = TypeVar("Settings")
 Environment = Literal["dev", "staging", "prod"]
 ENVIRONMENTS: tuple[Environment, ...] = ("dev", "staging", "prod")
 PROJECT_FILE = Path(__file__).resolve().parents[1] / "Pulumi.yaml"
@@ -47,6 +48,16 @@ SECRET_KEYS = frozenset(
 )
 HOST_NAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+IMAGE_TAG = re.compile(r"^[\w][\w.-]{0,127}$")
+Role = Literal["primary", "secondary"]
+# Plain settings of every cloud target's app. PARLEY_ENV=production in every environment: the secret key is
+# always generated, so the production checks hold everywhere.
+APP_SETTINGS = {
+    "PARLEY_ENV": "production",
+    "PARLEY_LOG_JSON": "true",
+    "PARLEY_LOG_LEVEL": "INFO",
+    "PARLEY_BUS_PREFIX": "parley",
+}
 
 
 def fail(key: str, problem: str) -> NoReturn:
@@ -71,6 +82,27 @@ class StackConfig:
 
     def namespace(self, name: str) -> dict[str, str]:
         return {k.split(":", 1)[1]: v for k, v in self.values.items() if k.split(":", 1)[0] == name}
+
+
+def begin(stack: StackConfig, *, target: str, reads: Collection[str]) -> tuple[dict[str, str], Environment]:
+    """The checks every target runs first (no secret in plain text, no `parley:` key the target does not read),
+    then the stack's `parley:` settings and its environment."""
+    refuse_plaintext_secrets(stack)
+    refuse_unknown_keys(stack, target=target, reads=reads)
+    parley = stack.namespace("parley")
+    return parley, environment(parley)
+
+
+class Deployment(Protocol):
+    def outputs(self) -> Mapping[str, object]: ...
+
+
+def deploy_target(load: Callable[[StackConfig, str], Settings], build: Callable[[Settings], Deployment]) -> None:
+    """A cloud target's `deploy` (infra/__main__.py): `load` checks the whole stack configuration (not only the
+    `parley:` namespace), so unknown keys and plain-text secrets stop the run before any resource exists;
+    `build` declares the stack from it, and its `outputs()` become the stack outputs."""
+    for key, value in build(load(StackConfig.current(), pulumi.get_stack())).outputs().items():
+        pulumi.export(key, value)
 
 
 def refuse_plaintext_secrets(stack: StackConfig) -> None:
@@ -127,6 +159,21 @@ def matching(key: str, value: str, pattern: re.Pattern[str], what: str) -> str:
     return value
 
 
+def host(parley: Mapping[str, str]) -> str:
+    """`parley:host`, required: the public DNS name."""
+    return matching("parley:host", parley.get("host", ""), HOST_NAME, "a lower-case DNS name")
+
+
+def image_tag(parley: Mapping[str, str]) -> str:
+    """`parley:imageTag`, required: the tag of the image to run."""
+    return matching("parley:imageTag", parley.get("imageTag", ""), IMAGE_TAG, "a tag")
+
+
+def replica_promoted(parley: Mapping[str, str]) -> bool:
+    """`parley:replicaPromoted`, false when unset: the secondary region's database replica was promoted."""
+    return boolean("parley:replicaPromoted", parley.get("replicaPromoted", "false"))
+
+
 def boolean(key: str, value: str) -> bool:
     if value.lower() not in ("true", "false"):
         fail(key, f"{value!r} is not true or false")
@@ -141,23 +188,55 @@ def environment(parley: Mapping[str, str]) -> Environment:
     return cast(Environment, value)
 
 
-def secondary_region(
-    parley: Mapping[str, str],
+def regions(
+    stack: StackConfig,
     *,
     environment: Environment,
     primary_key: str,
-    primary: str,
     check: Callable[[str, str], str],
     why_in_prod: str = "which fails over to a second region",
-) -> str | None:
-    """`parley:secondaryRegion`, checked by the cloud's `check(key, value)`: a region other than the primary
-    (`primary_key`), required in prod."""
-    secondary = check("parley:secondaryRegion", parley["secondaryRegion"]) if parley.get("secondaryRegion") else None
+) -> tuple[str, str | None]:
+    """The primary region (the provider's setting `primary_key`, required) and `parley:secondaryRegion`, both
+    checked by the cloud's `check(key, value)`: the secondary is a region other than the primary, required in
+    prod."""
+    primary = check(primary_key, stack.values.get(primary_key, ""))
+    given = stack.values.get("parley:secondaryRegion")
+    secondary = check("parley:secondaryRegion", given) if given else None
     if secondary == primary:
         fail("parley:secondaryRegion", f"must differ from {primary_key} ({primary})")
     if environment == "prod" and secondary is None:
         fail("parley:secondaryRegion", f"is required in prod, {why_in_prod}")
-    return secondary
+    return primary, secondary
+
+
+def private_networks(
+    parley: Mapping[str, str],
+    defaults: Mapping[str, str],
+    *,
+    in_use: Collection[str],
+    prefixes: range = range(16, 25),
+) -> list[ipaddress.IPv4Network]:
+    """Each `parley:<key>` of `defaults` (the default when unset) as a private network (`ipv4_network`), in
+    `defaults`' order. The networks of `in_use` are routed together, so none may overlap an earlier one."""
+    networks = {
+        key: ipv4_network(f"parley:{key}", parley.get(key) or default, prefixes=prefixes)
+        for key, default in defaults.items()
+    }
+    used = [key for key in networks if key in in_use]
+    for index, later in enumerate(used):
+        for earlier in used[:index]:
+            if networks[later].overlaps(networks[earlier]):
+                fail(f"parley:{later}", f"{networks[later]} overlaps parley:{earlier} {networks[earlier]}")
+    return list(networks.values())
+
+
+def replica_counts(replicas: int, max_replicas: int, *, ceiling: tuple[int, str] | None = None) -> None:
+    """`parley:replicas` at most `parley:maxReplicas`, and that within the platform's `ceiling`: the most it
+    runs and the phrase naming that limit."""
+    if max_replicas < replicas:
+        fail("parley:maxReplicas", f"{max_replicas} is below parley:replicas ({replicas})")
+    if ceiling and max_replicas > ceiling[0]:
+        fail("parley:maxReplicas", f"{max_replicas} is above {ceiling[1]}")
 
 
 def with_overrides(preset: Preset, parley: Mapping[str, str], overrides: Mapping[str, str]) -> Preset:

@@ -1,8 +1,9 @@
 """Cost-allocation labels every cloud target stamps on its resources, in the one spelling every cloud accepts.
 
 AWS tags allow `:` in keys (infra/aws/tags.py keeps `parley:stack`), but GCP label keys allow only lower-case
-letters, digits, `_` and `-`, and Azure refuses some punctuation in tag names, so the cloud-neutral keys use
-`-`. `AWS_TAG_FOR` maps each key to its AWS spelling, so a bill split by stack reads the same everywhere."""
+letters, digits, `_` and `-`, and Azure refuses `:` in tag names (Front Door profiles and endpoints refuse it,
+private DNS zones silently drop such tags, so a bill split by tag would miss them), so the cloud-neutral keys
+use `-`. `AWS_TAG_FOR` maps each key to its AWS spelling, so a bill split by stack reads the same everywhere."""
 
 from __future__ import annotations
 

@@ -19,7 +19,7 @@ from infra.aws.dns import AliasTarget, PublicName, PublicNameArgs
 from infra.aws.region import Region, RegionArgs
 from infra.aws.registry import Registry, RegistryArgs
 from infra.aws.tags import cost_tags, regional_provider
-from infra.stack_config import StackConfig
+from infra.stack_config import deploy_target
 
 APP_NAME = "parley"
 COMPONENT_TYPE = "parley:aws:Parley"
@@ -126,9 +126,5 @@ class ParleyAws(pulumi.ComponentResource):
 
 
 def deploy(config: pulumi.Config) -> None:
-    """The `aws` target of `infra/__main__.py`. The whole stack configuration is checked (not only
-    `config`'s namespace), so unknown keys and plain-text secrets stop the run before any resource exists."""
-    settings = load(StackConfig.current(), pulumi.get_stack())
-    parley = ParleyAws(APP_NAME, ParleyAwsArgs(settings))
-    for key, value in parley.outputs().items():
-        pulumi.export(key, value)
+    """The `aws` target of `infra/__main__.py`."""
+    deploy_target(load, lambda settings: ParleyAws(APP_NAME, ParleyAwsArgs(settings)))

@@ -14,20 +14,18 @@ from dataclasses import dataclass
 from infra.aws.regions import REGIONS
 from infra.stack_config import (
     EMAIL,
-    HOST_NAME,
     Environment,
     StackConfig,
-    boolean,
+    begin,
     fail,
-    ipv4_network,
+    host,
+    image_tag,
     matching,
-    refuse_plaintext_secrets,
-    refuse_unknown_keys,
-    secondary_region,
+    private_networks,
+    regions,
+    replica_counts,
+    replica_promoted,
     with_overrides,
-)
-from infra.stack_config import (
-    environment as environment_of,
 )
 
 # Fargate's CPU units and the memory (MiB) each allows.
@@ -74,7 +72,7 @@ PRESETS: dict[Environment, Sizing] = {
     "staging": Sizing(2, True, True, 2, 4, 512, 1024, "db.t4g.medium", 50, True, 14, "cache.t4g.small", 2, 30, True),
     "prod": Sizing(3, True, True, 3, 12, 1024, 2048, "db.r6g.large", 100, True, 30, "cache.r7g.large", 2, 90, True),
 }
-DEFAULT_CIDRS = ("10.0.0.0/16", "10.1.0.0/16")
+DEFAULT_CIDRS = {"vpcCidr": "10.0.0.0/16", "secondaryVpcCidr": "10.1.0.0/16"}
 
 
 @dataclass(frozen=True)
@@ -139,27 +137,20 @@ SIZING_OVERRIDES = {
 
 def load(stack: StackConfig, stack_name: str) -> AwsConfig:
     """The stack's `AwsConfig`, or a `pulumi.RunError` naming the first bad key."""
-    refuse_plaintext_secrets(stack)
-    refuse_unknown_keys(stack, target="aws", reads=AWS_KEYS)
-    parley, aws = stack.namespace("parley"), stack.namespace("aws")
-    environment = environment_of(parley)
-    primary = region("aws:region", aws.get("region", ""))
-    secondary = secondary_region(
-        parley, environment=environment, primary_key="aws:region", primary=primary, check=region
+    parley, environment = begin(stack, target="aws", reads=AWS_KEYS)
+    primary, secondary = regions(stack, environment=environment, primary_key="aws:region", check=region)
+    vpc_cidr, secondary_cidr = private_networks(
+        parley, DEFAULT_CIDRS, in_use=DEFAULT_CIDRS if secondary else ["vpcCidr"]
     )
-    vpc_cidr = ipv4_network("parley:vpcCidr", parley.get("vpcCidr") or DEFAULT_CIDRS[0])
-    secondary_cidr = ipv4_network("parley:secondaryVpcCidr", parley.get("secondaryVpcCidr") or DEFAULT_CIDRS[1])
-    if secondary and vpc_cidr.overlaps(secondary_cidr):
-        fail("parley:secondaryVpcCidr", f"{secondary_cidr} overlaps parley:vpcCidr {vpc_cidr}")
     return AwsConfig(
         stack=stack_name,
         environment=environment,
         region=primary,
-        host=matching("parley:host", parley.get("host", ""), HOST_NAME, "a lower-case DNS name"),
+        host=host(parley),
         hosted_zone_id=matching(
             "parley:hostedZoneId", parley.get("hostedZoneId", ""), HOSTED_ZONE_ID, "a Route 53 zone id"
         ),
-        image_tag=matching("parley:imageTag", parley.get("imageTag", ""), re.compile(r"^[\w][\w.-]{0,127}$"), "a tag"),
+        image_tag=image_tag(parley),
         vpc_cidr=vpc_cidr,
         sizing=_sizing(parley, PRESETS[environment]),
         secondary_region=secondary,
@@ -167,8 +158,8 @@ def load(stack: StackConfig, stack_name: str) -> AwsConfig:
         alarm_email=matching("parley:alarmEmail", parley["alarmEmail"], EMAIL, "an email address")
         if parley.get("alarmEmail")
         else None,
-        replica_promoted=boolean("parley:replicaPromoted", parley.get("replicaPromoted", "false")),
-        profile=aws.get("profile") or None,
+        replica_promoted=replica_promoted(parley),
+        profile=stack.values.get("aws:profile") or None,
     )
 
 
@@ -176,8 +167,7 @@ def _sizing(parley: Mapping[str, str], preset: Sizing) -> Sizing:
     sizing = with_overrides(preset, parley, SIZING_OVERRIDES)
     if sizing.availability_zones not in (2, 3):
         fail("parley:availabilityZones", f"must be 2 or 3, not {sizing.availability_zones}")
-    if sizing.max_replicas < sizing.replicas:
-        fail("parley:maxReplicas", f"{sizing.max_replicas} is below parley:replicas ({sizing.replicas})")
+    replica_counts(sizing.replicas, sizing.max_replicas)
     if sizing.task_cpu not in FARGATE_MEMORY:
         fail("parley:taskCpu", f"{sizing.task_cpu} is not a Fargate size ({', '.join(map(str, FARGATE_MEMORY))})")
     if sizing.task_memory not in FARGATE_MEMORY[sizing.task_cpu]:

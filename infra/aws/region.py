@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
-from typing import Literal
 
 import pulumi
 import pulumi_random as random
@@ -22,16 +21,7 @@ from infra.aws.edge import LoadBalancer, LoadBalancerArgs
 from infra.aws.network import Endpoints, EndpointsArgs, Network, NetworkArgs
 from infra.aws.registry import Registry
 from infra.aws.security import SecurityGroups, SecurityGroupsArgs, data_key, stored_secret
-
-Role = Literal["primary", "secondary"]
-# Plain settings of every task. PARLEY_ENV=production in every environment: the secret key is always
-# generated, so the production checks hold everywhere.
-SETTINGS = {
-    "PARLEY_ENV": "production",
-    "PARLEY_LOG_JSON": "true",
-    "PARLEY_LOG_LEVEL": "INFO",
-    "PARLEY_BUS_PREFIX": "parley",
-}
+from infra.stack_config import APP_SETTINGS, Role
 
 
 @dataclass(frozen=True)
@@ -183,7 +173,7 @@ class Region(pulumi.ComponentResource):
                 replicas=sizing.replicas,
                 max_replicas=sizing.max_replicas,
                 log_retention_days=sizing.log_retention_days,
-                settings=SETTINGS,
+                settings=APP_SETTINGS,
                 after=[self.load_balancer.https_listener],
             ),
             child,

@@ -12,6 +12,7 @@ Nothing reaches the database or the cache except the app; the database and cache
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import pulumi
 import pulumi_aws as aws
@@ -48,8 +49,8 @@ class SecurityGroups(pulumi.ComponentResource):
         app = self._group("app", "Parley tasks: the app port from the load balancer", args)
         database = self._group("database", "Parley PostgreSQL: from the app only", args)
         cache = self._group("cache", "Parley Redis: from the app only", args)
-        self._ingress("alb-https", alb, HTTPS_PORT, cidr=ANYWHERE)
-        self._ingress("alb-http", alb, HTTP_PORT, cidr=ANYWHERE)
+        self._rule("in", "alb-https", alb, HTTPS_PORT, cidr=ANYWHERE)
+        self._rule("in", "alb-http", alb, HTTP_PORT, cidr=ANYWHERE)
         self._pair("alb-app", alb, app, args.app_port)
         self._pair("app-database", app, database, args.database_port)
         self._pair("app-cache", app, cache, args.cache_port)
@@ -57,11 +58,11 @@ class SecurityGroups(pulumi.ComponentResource):
         if args.interface_endpoints:
             endpoints = self._group("endpoints", "AWS API endpoints in the VPC: HTTPS from the app only", args)
             self._pair("app-endpoints", app, endpoints, HTTPS_PORT)
-            self._egress("app-s3", app, HTTPS_PORT, prefix_list=args.s3_prefix_list_id)
+            self._rule("out", "app-s3", app, HTTPS_PORT, prefix_list=args.s3_prefix_list_id)
             self.endpoints_id = endpoints.id
         else:
             # ECR, CloudWatch Logs and Secrets Manager through NAT: their addresses are not fixed.
-            self._egress("app-aws-apis", app, HTTPS_PORT, cidr=ANYWHERE)
+            self._rule("out", "app-aws-apis", app, HTTPS_PORT, cidr=ANYWHERE)
         self.alb_id, self.app_id, self.database_id, self.cache_id = alb.id, app.id, database.id, cache.id
         self.register_outputs(
             {
@@ -85,32 +86,12 @@ class SecurityGroups(pulumi.ComponentResource):
 
     def _pair(self, label: str, source: aws.ec2.SecurityGroup, target: aws.ec2.SecurityGroup, port: int) -> None:
         """`source` may open `port` on `target`: an egress rule on one side, the ingress rule on the other."""
-        self._egress(label, source, port, peer=target)
-        self._ingress(label, target, port, peer=source)
+        self._rule("out", label, source, port, peer=target)
+        self._rule("in", label, target, port, peer=source)
 
-    def _ingress(
+    def _rule(
         self,
-        label: str,
-        group: aws.ec2.SecurityGroup,
-        port: int,
-        *,
-        peer: aws.ec2.SecurityGroup | None = None,
-        cidr: str | None = None,
-    ) -> None:
-        aws.vpc.SecurityGroupIngressRule(
-            f"{self._name}-in-{label}",
-            security_group_id=group.id,
-            ip_protocol="tcp",
-            from_port=port,
-            to_port=port,
-            referenced_security_group_id=peer.id if peer else None,
-            cidr_ipv4=cidr,
-            description=f"{label} on {port}",
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-
-    def _egress(
-        self,
+        direction: Literal["in", "out"],
         label: str,
         group: aws.ec2.SecurityGroup,
         port: int,
@@ -119,8 +100,11 @@ class SecurityGroups(pulumi.ComponentResource):
         cidr: str | None = None,
         prefix_list: pulumi.Input[str] | None = None,
     ) -> None:
-        aws.vpc.SecurityGroupEgressRule(
-            f"{self._name}-out-{label}",
+        """One TCP rule of `group` on `port`: ingress (`in`) from, or egress (`out`) to, `peer`, `cidr` or
+        `prefix_list`."""
+        rule = aws.vpc.SecurityGroupIngressRule if direction == "in" else aws.vpc.SecurityGroupEgressRule
+        rule(
+            f"{self._name}-{direction}-{label}",
             security_group_id=group.id,
             ip_protocol="tcp",
             from_port=port,

@@ -38,19 +38,7 @@ from infra.aws.dns import (
 from infra.aws.serverless_region import HTTP_STAGE, FunctionSizing, ServerlessRegion, ServerlessRegionArgs
 from infra.aws.tags import cost_tags, regional_provider
 from infra.lambda_package import ZIP_NAME
-from infra.stack_config import (
-    HOST_NAME,
-    Environment,
-    StackConfig,
-    fail,
-    matching,
-    refuse_plaintext_secrets,
-    refuse_unknown_keys,
-    secondary_region,
-)
-from infra.stack_config import (
-    environment as environment_of,
-)
+from infra.stack_config import HOST_NAME, Environment, StackConfig, begin, deploy_target, fail, matching, regions
 
 APP_NAME = "parley"
 COMPONENT_TYPE = "parley:aws:Serverless"
@@ -98,16 +86,11 @@ class ServerlessConfig:
 
 def load_config(stack: StackConfig, stack_name: str) -> ServerlessConfig:
     """The stack's configuration, or a `pulumi.RunError` naming the first bad key."""
-    refuse_plaintext_secrets(stack)
-    refuse_unknown_keys(stack, target=TARGET, reads=SERVERLESS_KEYS)
-    parley, aws_config = stack.namespace("parley"), stack.namespace("aws")
-    environment = environment_of(parley)
-    primary = region("aws:region", aws_config.get("region", ""))
-    secondary = secondary_region(
-        parley,
+    parley, environment = begin(stack, target=TARGET, reads=SERVERLESS_KEYS)
+    primary, secondary = regions(
+        stack,
         environment=environment,
         primary_key="aws:region",
-        primary=primary,
         check=region,
         why_in_prod="whose store is a global table in two regions",
     )
@@ -120,7 +103,7 @@ def load_config(stack: StackConfig, stack_name: str) -> ServerlessConfig:
         secondary_region=secondary,
         host=host,
         hosted_zone_id=zone,
-        profile=aws_config.get("profile") or None,
+        profile=stack.values.get("aws:profile") or None,
     )
 
 
@@ -290,8 +273,5 @@ class ParleyServerless(pulumi.ComponentResource):
 
 
 def deploy(config: pulumi.Config) -> None:
-    """The `aws-serverless` target of `infra/__main__.py`; the whole stack configuration is checked first."""
-    settings = load_config(StackConfig.current(), pulumi.get_stack())
-    parley = ParleyServerless(APP_NAME, ParleyServerlessArgs(settings))
-    for key, value in parley.outputs().items():
-        pulumi.export(key, value)
+    """The `aws-serverless` target of `infra/__main__.py`."""
+    deploy_target(load_config, lambda settings: ParleyServerless(APP_NAME, ParleyServerlessArgs(settings)))

@@ -10,17 +10,14 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
-TAG_KEYS = ("parley:stack", "parley:environment", "pulumi:project", "pulumi:stack")
+from infra.tags import AWS_TAG_FOR, cost_labels
+
+TAG_KEYS = tuple(AWS_TAG_FOR.values())
 
 
 def cost_tags(environment: str) -> dict[str, str]:
-    stack = pulumi.get_stack()
-    return {
-        "parley:stack": stack,
-        "parley:environment": environment,
-        "pulumi:project": pulumi.get_project(),
-        "pulumi:stack": stack,
-    }
+    """`cost_labels` (infra/tags.py) in AWS's spelling: `parley:stack`, `pulumi:project`, ..."""
+    return {AWS_TAG_FOR[key]: value for key, value in cost_labels(environment).items()}
 
 
 def regional_provider(

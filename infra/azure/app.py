@@ -21,9 +21,10 @@ import pulumi_random as random
 
 from infra.azure.config import AzureConfig, load
 from infra.azure.edge import FrontDoor, FrontDoorArgs
-from infra.azure.region import GlobalNames, Region, RegionArgs, cost_tags
+from infra.azure.region import GlobalNames, Region, RegionArgs
 from infra.azure.registry import Registry, RegistryArgs
-from infra.stack_config import StackConfig
+from infra.stack_config import deploy_target
+from infra.tags import cost_labels
 
 APP_NAME = "parley"
 COMPONENT_TYPE = "parley:azure:Parley"
@@ -44,7 +45,7 @@ class ParleyAzure(pulumi.ComponentResource):
         super().__init__(COMPONENT_TYPE, name, None, opts)
         config = args.config
         child = pulumi.ResourceOptions(parent=self)
-        tags = cost_tags(config)
+        tags = cost_labels(config.environment)
         client = azure.authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self))
         # Random, so a stack's globally unique names (vaults, servers, caches, registry) never collide.
         suffix = random.RandomId(f"{name}-suffix", byte_length=4, opts=child).hex
@@ -157,9 +158,5 @@ def _global_names(stack: str, role: str, suffix: pulumi.Output[str]) -> GlobalNa
 
 
 def deploy(config: pulumi.Config) -> None:
-    """The `azure` target of `infra/__main__.py`. The whole stack configuration is checked (not only
-    `config`'s namespace), so unknown keys and plain-text secrets stop the run before any resource exists."""
-    settings = load(StackConfig.current(), pulumi.get_stack())
-    parley = ParleyAzure(APP_NAME, ParleyAzureArgs(settings))
-    for key, value in parley.outputs().items():
-        pulumi.export(key, value)
+    """The `azure` target of `infra/__main__.py`."""
+    deploy_target(load, lambda settings: ParleyAzure(APP_NAME, ParleyAzureArgs(settings)))

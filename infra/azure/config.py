@@ -15,23 +15,19 @@ from dataclasses import dataclass
 
 from infra.azure.locations import LOCATIONS
 from infra.stack_config import (
-    HOST_NAME,
     Environment,
     StackConfig,
-    boolean,
+    begin,
     fail,
-    ipv4_network,
-    matching,
-    refuse_plaintext_secrets,
-    refuse_unknown_keys,
-    secondary_region,
+    host,
+    image_tag,
+    private_networks,
+    regions,
+    replica_counts,
+    replica_promoted,
     with_overrides,
 )
-from infra.stack_config import (
-    environment as environment_of,
-)
 
-IMAGE_TAG = re.compile(r"^[\w][\w.-]{0,127}$")
 # Flexible Server compute: Burstable (B), General Purpose (D) and Memory Optimized (E) SKUs.
 DB_SKU = re.compile(r"^Standard_(?P<series>[BDE])\w+$")
 DB_TIERS = {"B": "Burstable", "D": "GeneralPurpose", "E": "MemoryOptimized"}
@@ -82,7 +78,7 @@ PRESETS: dict[Environment, Sizing] = {
     "staging": Sizing(2, 4, "0.5", "Standard_D2ds_v5", 64, True, False, 14, "Standard_C1", True, 30, "Standard", True),
     "prod": Sizing(3, 10, "1.0", "Standard_D4ds_v5", 128, True, True, 35, "Premium_P1", True, 90, "Premium", True),
 }
-DEFAULT_CIDRS = ("10.0.0.0/16", "10.1.0.0/16")
+DEFAULT_CIDRS = {"vpcCidr": "10.0.0.0/16", "secondaryVpcCidr": "10.1.0.0/16"}
 
 
 @dataclass(frozen=True)
@@ -138,43 +134,30 @@ SIZING_OVERRIDES = {
 
 def load(stack: StackConfig, stack_name: str) -> AzureConfig:
     """The stack's `AzureConfig`, or a `pulumi.RunError` naming the first bad key."""
-    refuse_plaintext_secrets(stack)
-    refuse_unknown_keys(stack, target="azure", reads=AZURE_KEYS)
-    parley, azure = stack.namespace("parley"), stack.namespace("azure-native")
-    environment = environment_of(parley)
-    primary = location("azure-native:location", azure.get("location", ""))
-    secondary = secondary_region(
-        parley, environment=environment, primary_key="azure-native:location", primary=primary, check=location
+    parley, environment = begin(stack, target="azure", reads=AZURE_KEYS)
+    primary, secondary = regions(stack, environment=environment, primary_key="azure-native:location", check=location)
+    # Four equal subnets per network (infra/azure/network.py): a /22 still gives each a /24. The two networks
+    # are peered (the replica replicates over the peering), so they must not overlap.
+    vnet, secondary_vnet = private_networks(
+        parley, DEFAULT_CIDRS, in_use=DEFAULT_CIDRS if secondary else ["vpcCidr"], prefixes=range(16, 23)
     )
-    # Four equal subnets per network (infra/azure/network.py): a /22 still gives each a /24.
-    prefixes = range(16, 23)
-    vnet = ipv4_network("parley:vpcCidr", parley.get("vpcCidr") or DEFAULT_CIDRS[0], prefixes=prefixes)
-    secondary_vnet = ipv4_network(
-        "parley:secondaryVpcCidr", parley.get("secondaryVpcCidr") or DEFAULT_CIDRS[1], prefixes=prefixes
-    )
-    # The two networks are peered (the replica replicates over the peering), so they must not overlap.
-    if secondary and vnet.overlaps(secondary_vnet):
-        fail("parley:secondaryVpcCidr", f"{secondary_vnet} overlaps parley:vpcCidr {vnet}")
     return AzureConfig(
         stack=stack_name,
         environment=environment,
         location=primary,
-        host=matching("parley:host", parley.get("host", ""), HOST_NAME, "a lower-case DNS name"),
-        image_tag=matching("parley:imageTag", parley.get("imageTag", ""), IMAGE_TAG, "a tag"),
+        host=host(parley),
+        image_tag=image_tag(parley),
         vnet_cidr=vnet,
         sizing=_sizing(parley, PRESETS[environment], environment),
         secondary_location=secondary,
         secondary_vnet_cidr=secondary_vnet if secondary else None,
-        replica_promoted=boolean("parley:replicaPromoted", parley.get("replicaPromoted", "false")),
+        replica_promoted=replica_promoted(parley),
     )
 
 
 def _sizing(parley: Mapping[str, str], preset: Sizing, environment: Environment) -> Sizing:
     sizing = with_overrides(preset, parley, SIZING_OVERRIDES)
-    if not 0 <= sizing.replicas <= sizing.max_replicas:
-        fail("parley:maxReplicas", f"{sizing.max_replicas} is below parley:replicas ({sizing.replicas})")
-    if sizing.max_replicas > 300:
-        fail("parley:maxReplicas", f"{sizing.max_replicas} is above Container Apps' 300 replicas per app")
+    replica_counts(sizing.replicas, sizing.max_replicas, ceiling=(300, "Container Apps' 300 replicas per app"))
     if sizing.cpu not in CONTAINER_CPUS:
         fail("parley:containerCpu", f"{sizing.cpu!r} is not a Container Apps size ({', '.join(CONTAINER_CPUS)})")
     if not sizing.db_tier:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
-from typing import Literal
 
 import pulumi
 import pulumi_azure_native as azure
@@ -22,17 +21,9 @@ from infra.azure.database import Database, DatabaseArgs
 from infra.azure.network import Network, NetworkArgs, peer
 from infra.azure.registry import Registry
 from infra.azure.vault import Vault, VaultArgs
+from infra.stack_config import APP_SETTINGS, Role
 from infra.tags import cost_labels
 
-Role = Literal["primary", "secondary"]
-# Plain settings of the app. PARLEY_ENV=production in every environment: the secret key is always generated,
-# so the production checks hold everywhere.
-SETTINGS = {
-    "PARLEY_ENV": "production",
-    "PARLEY_LOG_JSON": "true",
-    "PARLEY_LOG_LEVEL": "INFO",
-    "PARLEY_BUS_PREFIX": "parley",
-}
 # The app setting holding the Front Door profile id requests must carry (app/front_door.py). A plain
 # setting, not a Key Vault secret: it is a stack output already, and Front Door itself sets the header.
 FRONT_DOOR_SETTING = "PARLEY_FRONT_DOOR_IDS"
@@ -88,7 +79,7 @@ class Region(pulumi.ComponentResource):
     def __init__(self, name: str, args: RegionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("parley:azure:Region", name, None, opts)
         config, sizing = args.config, args.config.sizing
-        tags = cost_tags(config)
+        tags = cost_labels(config.environment)
         child = pulumi.ResourceOptions(parent=self)
         in_group = {"resource_group_name": args.resource_group_name, "location": args.location, "tags": tags}
         identity = azure.managedidentity.UserAssignedIdentity(f"{name}-identity", opts=child, **in_group)
@@ -195,7 +186,7 @@ class Region(pulumi.ComponentResource):
                 zone_redundant=sizing.zone_redundant,
                 log_retention_days=sizing.log_retention_days,
                 tags=tags,
-                settings={**SETTINGS, FRONT_DOOR_SETTING: args.front_door_id},
+                settings={**APP_SETTINGS, FRONT_DOOR_SETTING: args.front_door_id},
                 after=[pull, self.vault.reader_grant],
             ),
             child,
@@ -209,10 +200,3 @@ class Region(pulumi.ComponentResource):
                 "identity_principal_id": self.identity_principal_id,
             }
         )
-
-
-def cost_tags(config: AzureConfig) -> dict[str, str]:
-    """The cost-allocation tags on every taggable resource, in the cloud-neutral spelling (`parley-stack`).
-    Not AWS's `parley:stack`: Front Door profiles and endpoints refuse `:` in tag names, and private DNS zones
-    silently drop such tags, so a bill split by tag would miss them."""
-    return cost_labels(config.environment)

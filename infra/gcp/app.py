@@ -22,7 +22,7 @@ from infra.gcp.network import Network, NetworkArgs
 from infra.gcp.region import APP_TAG, DATASTORE_PORTS, Region, RegionArgs
 from infra.gcp.registry import Registry, RegistryArgs
 from infra.gcp.secrets import stored_secret
-from infra.stack_config import StackConfig
+from infra.stack_config import deploy_target
 from infra.tags import cost_labels
 
 APP_NAME = "parley"
@@ -135,9 +135,5 @@ class ParleyGcp(pulumi.ComponentResource):
 
 
 def deploy(config: pulumi.Config) -> None:
-    """The `gcp` target of `infra/__main__.py`. The whole stack configuration is checked (not only
-    `config`'s namespace), so unknown keys and plain-text secrets stop the run before any resource exists."""
-    settings = load(StackConfig.current(), pulumi.get_stack())
-    parley = ParleyGcp(APP_NAME, ParleyGcpArgs(settings))
-    for key, value in parley.outputs().items():
-        pulumi.export(key, value)
+    """The `gcp` target of `infra/__main__.py`."""
+    deploy_target(load, lambda settings: ParleyGcp(APP_NAME, ParleyGcpArgs(settings)))

@@ -12,25 +12,22 @@ from typing import Literal
 
 from infra.gcp.regions import REGIONS
 from infra.stack_config import (
-    HOST_NAME,
     Environment,
     StackConfig,
-    boolean,
+    begin,
     fail,
-    ipv4_network,
+    host,
+    image_tag,
     matching,
-    refuse_plaintext_secrets,
-    refuse_unknown_keys,
-    secondary_region,
+    private_networks,
+    regions,
+    replica_counts,
+    replica_promoted,
     with_overrides,
-)
-from infra.stack_config import (
-    environment as environment_of,
 )
 
 # Project ids: 6-30 characters, a lower-case letter first, no trailing hyphen.
 PROJECT_ID = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
-IMAGE_TAG = re.compile(r"^[\w][\w.-]{0,127}$")
 # Cloud SQL machine tiers: shared-core (db-f1-micro, db-g1-small) and custom or predefined ones.
 DB_TIER = re.compile(r"^db-(f1-micro|g1-small|custom-\d+-\d+|(n1|n2|e2|perf-optimized-n)-[a-z0-9-]+)$", re.I)
 CacheTier = Literal["BASIC", "STANDARD_HA"]
@@ -70,7 +67,7 @@ PRESETS: dict[Environment, Sizing] = {
     "prod": Sizing(2, 20, "2", "2Gi", 1000, "db-custom-4-15360", 100, True, 30, True, "STANDARD_HA", 5, True, True),
 }
 # The primary and secondary regions' subnets, and the range reserved for Cloud SQL and Memorystore.
-DEFAULT_CIDRS = ("10.0.0.0/20", "10.1.0.0/20", "10.100.0.0/16")
+DEFAULT_CIDRS = {"vpcCidr": "10.0.0.0/20", "secondaryVpcCidr": "10.1.0.0/20", "datastoreCidr": "10.100.0.0/16"}
 
 
 @dataclass(frozen=True)
@@ -124,57 +121,37 @@ SIZING_OVERRIDES = {
 
 def load(stack: StackConfig, stack_name: str) -> GcpConfig:
     """The stack's `GcpConfig`, or a `pulumi.RunError` naming the first bad key."""
-    refuse_plaintext_secrets(stack)
-    refuse_unknown_keys(stack, target="gcp", reads=GCP_KEYS)
-    parley, gcp = stack.namespace("parley"), stack.namespace("gcp")
-    environment = environment_of(parley)
-    project = matching("gcp:project", gcp.get("project", ""), PROJECT_ID, "a GCP project id")
-    primary = region("gcp:region", gcp.get("region", ""))
-    secondary = secondary_region(
-        parley, environment=environment, primary_key="gcp:region", primary=primary, check=region
+    parley, environment = begin(stack, target="gcp", reads=GCP_KEYS)
+    project = matching("gcp:project", stack.values.get("gcp:project", ""), PROJECT_ID, "a GCP project id")
+    primary, secondary = regions(stack, environment=environment, primary_key="gcp:region", check=region)
+    # The subnets and the services range share one VPC, so none may overlap another.
+    subnet, secondary_subnet, datastores = private_networks(
+        parley,
+        DEFAULT_CIDRS,
+        in_use=DEFAULT_CIDRS if secondary else ["vpcCidr", "datastoreCidr"],
+        prefixes=range(16, 29),
     )
-    subnet, secondary_subnet, datastores = _ranges(parley, two_regions=secondary is not None)
+    if datastores.prefixlen > 24:
+        fail("parley:datastoreCidr", f"{datastores} is too small: Cloud SQL and Memorystore need at least a /24")
     return GcpConfig(
         stack=stack_name,
         environment=environment,
         project=project,
         region=primary,
-        host=matching("parley:host", parley.get("host", ""), HOST_NAME, "a lower-case DNS name"),
-        image_tag=matching("parley:imageTag", parley.get("imageTag", ""), IMAGE_TAG, "a tag"),
+        host=host(parley),
+        image_tag=image_tag(parley),
         subnet_cidr=subnet,
         datastore_cidr=datastores,
         sizing=_sizing(parley, PRESETS[environment]),
         secondary_region=secondary,
         secondary_subnet_cidr=secondary_subnet if secondary else None,
-        replica_promoted=boolean("parley:replicaPromoted", parley.get("replicaPromoted", "false")),
+        replica_promoted=replica_promoted(parley),
     )
-
-
-def _ranges(
-    parley: Mapping[str, str], *, two_regions: bool
-) -> tuple[ipaddress.IPv4Network, ipaddress.IPv4Network, ipaddress.IPv4Network]:
-    """The subnets and the services range share one VPC, so none may overlap another."""
-    keys = ("parley:vpcCidr", "parley:secondaryVpcCidr", "parley:datastoreCidr")
-    ranges = [
-        ipv4_network(key, parley.get(key.removeprefix("parley:")) or default, prefixes=range(16, 29))
-        for key, default in zip(keys, DEFAULT_CIDRS, strict=True)
-    ]
-    in_use = [0, 1, 2] if two_regions else [0, 2]
-    for later in in_use:
-        for earlier in in_use[: in_use.index(later)]:
-            if ranges[later].overlaps(ranges[earlier]):
-                fail(keys[later], f"{ranges[later]} overlaps {keys[earlier]} {ranges[earlier]}")
-    if ranges[2].prefixlen > 24:
-        fail(keys[2], f"{ranges[2]} is too small: Cloud SQL and Memorystore need at least a /24")
-    return ranges[0], ranges[1], ranges[2]
 
 
 def _sizing(parley: Mapping[str, str], preset: Sizing) -> Sizing:
     sizing = with_overrides(preset, parley, SIZING_OVERRIDES)
-    if sizing.max_replicas < sizing.replicas:
-        fail("parley:maxReplicas", f"{sizing.max_replicas} is below parley:replicas ({sizing.replicas})")
-    if sizing.max_replicas > 1000:
-        fail("parley:maxReplicas", f"{sizing.max_replicas} is above Cloud Run's 1000 instances per service")
+    replica_counts(sizing.replicas, sizing.max_replicas, ceiling=(1000, "Cloud Run's 1000 instances per service"))
     if not DB_TIER.match(sizing.db_tier):
         fail("parley:dbTier", f"{sizing.db_tier!r} is not a Cloud SQL tier (db-custom-<cpus>-<MiB>, db-f1-micro, ...)")
     if not 1 <= sizing.cache_memory_gb <= 300:

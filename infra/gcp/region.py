@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
 
 import pulumi
 
@@ -19,18 +18,10 @@ from infra.gcp.config import GcpConfig
 from infra.gcp.database import POSTGRES_PORT, Database, DatabaseArgs
 from infra.gcp.network import Network
 from infra.gcp.secrets import StoredSecret
+from infra.stack_config import APP_SETTINGS, Role
 
-Role = Literal["primary", "secondary"]
 APP_TAG = "parley-app"
 DATASTORE_PORTS = (POSTGRES_PORT, REDIS_TLS_PORT)
-# Plain settings of every instance. PARLEY_ENV=production in every environment: the secret key is always
-# generated, so the production checks hold everywhere.
-SETTINGS = {
-    "PARLEY_ENV": "production",
-    "PARLEY_LOG_JSON": "true",
-    "PARLEY_LOG_LEVEL": "INFO",
-    "PARLEY_BUS_PREFIX": "parley",
-}
 
 
 @dataclass(frozen=True)
@@ -117,7 +108,7 @@ class Region(pulumi.ComponentResource):
                 network_tag=APP_TAG,
                 secrets=secrets,
                 redis_ca=self.cache.ca_secret,
-                settings=SETTINGS,
+                settings=APP_SETTINGS,
                 cpu=sizing.cpu,
                 memory=sizing.memory,
                 concurrency=sizing.concurrency,
