@@ -11,7 +11,8 @@ from typing import Annotated
 import typer
 
 from infra.plan import Plan, PlanError, load, run_stack
-from infra.plan.config import ROOT, UnknownStack, load_project, stack_config
+from infra.plan.cli import fail, stack_option
+from infra.plan.config import ROOT, load_project, stack_config
 from policies.evaluate import evaluate, views_from_plan
 from policies.pack import ENVIRONMENTS, pack_config
 from policies.report import as_json, as_table, rules_table, summary
@@ -78,11 +79,9 @@ def _plan(stack: str | None, file: Path | None) -> tuple[Plan, str | None]:
         if file is not None:
             return load(file), None
         project = load_project(ROOT)
-        fallback = stack_config(project, stack or "").values.get("parley:environment")
+        with stack_option():
+            fallback = stack_config(project, stack or "").values.get("parley:environment")
         return run_stack(stack or "", project=project), fallback
-    except UnknownStack as error:
-        raise typer.BadParameter(str(error), param_hint="--stack") from error
     except PlanError as error:
         # An unreadable file or a program that stops: the input is wrong, not the policy.
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(2) from error
+        raise fail(error, 2) from error

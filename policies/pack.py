@@ -14,6 +14,7 @@ from pulumi_policy import (
     EnforcementLevel,
     Policy,
     PolicyConfigSchema,
+    PolicyResource,
     ReportViolation,
     ResourceValidationArgs,
     ResourceValidationPolicy,
@@ -63,38 +64,48 @@ def _environment(config: Mapping[str, Any], stack_tags: Mapping[str, str]) -> tu
     return config.get("environment"), stack_tags.get(STACK_TAG)
 
 
-def resource_view(args: ResourceValidationArgs) -> ResourceView:
-    props = plain(args.props)
-    provider = plain(args.provider.props) if args.provider is not None else {}
-    override, fallback = _environment(args.get_config(), args.stack_tags)
+def _view(
+    resource: ResourceValidationArgs | PolicyResource,
+    config: Mapping[str, Any],
+    stack_tags: Mapping[str, str],
+    dependencies: tuple[str, ...] = (),
+) -> ResourceView:
+    props = plain(resource.props)
+    provider = plain(resource.provider.props) if resource.provider is not None else {}
+    override, fallback = _environment(config, stack_tags)
     return ResourceView(
-        type=args.resource_type,
-        name=args.name,
+        type=resource.resource_type,
+        name=resource.name,
         props=props,
-        urn=args.urn,
-        environment=resolve(args.resource_type, props, provider, override=override, fallback=fallback),
+        urn=resource.urn,
+        environment=resolve(resource.resource_type, props, provider, override=override, fallback=fallback),
+        dependencies=dependencies,
         provider=provider,
     )
 
 
+def resource_view(args: ResourceValidationArgs) -> ResourceView:
+    return _view(args, args.get_config(), args.stack_tags)
+
+
 def stack_views(args: StackValidationArgs) -> list[ResourceView]:
-    override, fallback = _environment(args.get_config(), args.stack_tags)
-    views = []
-    for resource in args.resources:
-        props = plain(resource.props)
-        provider = plain(resource.provider.props) if resource.provider is not None else {}
-        views.append(
-            ResourceView(
-                type=resource.resource_type,
-                name=resource.name,
-                props=props,
-                urn=resource.urn,
-                environment=resolve(resource.resource_type, props, provider, override=override, fallback=fallback),
-                dependencies=tuple(d.urn for d in resource.dependencies),
-                provider=provider,
-            )
-        )
-    return views
+    config = args.get_config()
+    return [
+        _view(resource, config, args.stack_tags, tuple(d.urn for d in resource.dependencies))
+        for resource in args.resources
+    ]
+
+
+def _settings(rule: ResourceRule | StackRule) -> dict[str, Any]:
+    """What a policy of either kind takes from its rule."""
+    return {
+        "name": rule.id,
+        "description": rule.description,
+        "enforcement_level": EnforcementLevel(rule.enforcement),
+        "severity": Severity(rule.severity),
+        "config_schema": CONFIG_SCHEMA,
+        "remediation_steps": rule.remediation,
+    }
 
 
 def _resource_policy(rule: ResourceRule) -> ResourceValidationPolicy:
@@ -104,15 +115,7 @@ def _resource_policy(rule: ResourceRule) -> ResourceValidationPolicy:
         for message in rule.evaluate(resource_view(args)):
             report_violation(f"{message}. Fix: {rule.remediation}", None)
 
-    return ResourceValidationPolicy(
-        name=rule.id,
-        description=rule.description,
-        validate=validate,
-        enforcement_level=EnforcementLevel(rule.enforcement),
-        severity=Severity(rule.severity),
-        config_schema=CONFIG_SCHEMA,
-        remediation_steps=rule.remediation,
-    )
+    return ResourceValidationPolicy(validate=validate, **_settings(rule))
 
 
 def _stack_policy(rule: StackRule) -> StackValidationPolicy:
@@ -120,15 +123,7 @@ def _stack_policy(rule: StackRule) -> StackValidationPolicy:
         for view, message in rule.evaluate(stack_views(args)):
             report_violation(f"{message}. Fix: {rule.remediation}", view.urn)
 
-    return StackValidationPolicy(
-        name=rule.id,
-        description=rule.description,
-        validate=validate,
-        enforcement_level=EnforcementLevel(rule.enforcement),
-        severity=Severity(rule.severity),
-        config_schema=CONFIG_SCHEMA,
-        remediation_steps=rule.remediation,
-    )
+    return StackValidationPolicy(validate=validate, **_settings(rule))
 
 
 def build_policies(registry: Registry) -> list[Policy]:

@@ -39,6 +39,12 @@ def is_false(value: Any) -> bool:
     return value is False or (isinstance(value, str) and value.lower() == "false")
 
 
+def is_off(value: Any) -> bool:
+    """Whether a flag that must be on is known not to be: missing, false or anything but true, yet not
+    `"[unknown]"` (a preview cannot tell yet, so a rule does not complain)."""
+    return not is_true(value) and not is_unknown(value)
+
+
 def as_list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, list | tuple) else []
 

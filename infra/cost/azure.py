@@ -6,10 +6,18 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from infra.cost.engine import Component, Context, NotPriced, free, number_input, pricer, text_input
+from infra.cost.engine import (
+    Component,
+    Context,
+    NotPriced,
+    free,
+    number_input,
+    pricer,
+    scaled_instances,
+    text_input,
+)
 from infra.cost.usage import HOURS_PER_MONTH
 
-SECONDS_PER_MONTH = HOURS_PER_MONTH * 3600
 # How long a migration job runs per deployment: schema migrations take seconds; two minutes is generous.
 JOB_SECONDS = 120
 
@@ -103,31 +111,17 @@ def container_app(ctx: Context) -> list[Component]:
     more replicas for the profile's peak bill as usage; a failover region's idle minimum at idle rates."""
     template = ctx.resource.inputs.get("template") or {}
     scale = template.get("scale") or {}
-    minimum = int(scale.get("minReplicas") or 0)
-    maximum = int(scale.get("maxReplicas") or 10)
     cpu, memory = _resources(template)
-    usage = ctx.traffic()
-    components = []
-    if not usage:
-        seconds = minimum * SECONDS_PER_MONTH
-        components.append(ctx.charge(f"{minimum} idle replicas, vCPU", "containerapps.vcpu.idle", seconds * cpu))
-        components.append(ctx.charge(f"{minimum} idle replicas, memory", "containerapps.memory", seconds * memory))
-        return components
-    seconds = minimum * SECONDS_PER_MONTH
-    components.append(ctx.charge(f"{minimum} replicas, vCPU", "containerapps.vcpu", seconds * cpu))
-    components.append(ctx.charge(f"{minimum} replicas, memory", "containerapps.memory", seconds * memory))
-    extra = max(0, min(maximum, usage.instances_needed) - minimum)
-    if extra:
-        seconds = extra * SECONDS_PER_MONTH
-        components.append(
-            ctx.charge(f"{extra} more replicas at peak, vCPU", "containerapps.vcpu", seconds * cpu, "usage")
-        )
-        components.append(
-            ctx.charge(f"{extra} more replicas at peak, memory", "containerapps.memory", seconds * memory, "usage")
-        )
-    requests = (usage.http_requests + usage.connections) / 1e6
-    components.append(ctx.charge("requests", "containerapps.requests", requests, "usage"))
-    return components
+    return scaled_instances(
+        ctx,
+        "replicas",
+        "containerapps",
+        minimum=int(scale.get("minReplicas") or 0),
+        maximum=int(scale.get("maxReplicas") or 10),
+        cpu=cpu,
+        memory=memory,
+        idle_memory_sku="containerapps.memory",  # Container Apps bill idle memory at the active rate
+    )
 
 
 @pricer("azure-native:cdn:Profile")

@@ -14,13 +14,14 @@ from infra.cost.actual import ActualError, actual_costs
 from infra.cost.actual import as_json as actual_json
 from infra.cost.actual import as_text as actual_text
 from infra.cost.html import as_html
-from infra.cost.prices import CATALOG_DIR, CatalogError, load_catalog
+from infra.cost.prices import CATALOG_DIR, Catalog, CatalogError, load_catalog
 from infra.cost.refresh import RefreshError, refresh_catalog
 from infra.cost.render import as_json, as_markdown, as_table, compare_json, compare_table, diff_json, diff_text
 from infra.cost.report import Report, ReportError, build_report, diff, from_json
 from infra.cost.usage import DEFAULT_PROFILE, Profile, ProfileError, load_profile
 from infra.plan import PlanError, load, run_stack
-from infra.plan.config import ROOT, UnknownStack, load_project, stack_config
+from infra.plan.cli import fail, stack_option
+from infra.plan.config import ROOT, load_project, stack_config
 
 # Where each cloud's stacks say which region they run in (the home region: it carries the traffic).
 REGION_KEYS = ("aws:region", "azure-native:location", "gcp:region", "parley:location", "parley:region")
@@ -50,11 +51,6 @@ UsersOption = Annotated[int | None, typer.Option("--users", min=1, help="Daily u
 NoUsageOption = Annotated[bool, typer.Option("--no-usage", help="Hourly prices only: no usage-based component.")]
 
 
-def _fail(error: Exception) -> typer.Exit:
-    typer.echo(f"error: {error}", err=True)
-    return typer.Exit(1)
-
-
 def _profile(usage: Path | None, users: int | None, no_usage: bool) -> Profile | None:
     if no_usage:
         if usage or users:
@@ -65,19 +61,17 @@ def _profile(usage: Path | None, users: int | None, no_usage: bool) -> Profile |
     return load_profile(usage or DEFAULT_PROFILE, daily_users=users)
 
 
-def stack_report(stack: str, profile: Profile | None, region: str | None = None) -> Report:
-    """Plan `stack` offline and price it; its home region is `region`, else the one its stack file configures."""
+def stack_report(
+    stack: str, profile: Profile | None, region: str | None = None, *, catalog: Catalog | None = None
+) -> Report:
+    """Plan `stack` offline and price it; its home region is `region`, else the one its stack file configures.
+    `catalog` the prices (by default the repository's; commands pricing several reports read it once)."""
     project = load_project(ROOT)
-    try:
+    with stack_option():
         values = stack_config(project, stack).values
-    except UnknownStack as error:
-        raise typer.BadParameter(str(error), param_hint="--stack") from error
     region = region or next((values[k] for k in REGION_KEYS if values.get(k)), None)
-    return build_report(run_stack(stack, project=project), catalog=load_catalog(), profile=profile, region=region)
-
-
-def _file_report(path: Path, profile: Profile | None, region: str | None) -> Report:
-    return build_report(load(path), catalog=load_catalog(), profile=profile, region=region)
+    plan = run_stack(stack, project=project)
+    return build_report(plan, catalog=load_catalog() if catalog is None else catalog, profile=profile, region=region)
 
 
 @app.callback(invoke_without_command=True)
@@ -109,9 +103,13 @@ def cost(
         raise typer.BadParameter("give --compare or --baseline, not both", param_hint="--compare")
     try:
         profile = _profile(usage, users, no_usage)
-        head = stack_report(stack, profile, region) if stack else _file_report(file, profile, region)  # type: ignore[arg-type]
+        catalog = load_catalog()
+        if stack:
+            head = stack_report(stack, profile, region, catalog=catalog)
+        else:
+            head = build_report(load(file), catalog=catalog, profile=profile, region=region)  # type: ignore[arg-type]
         if compare or baseline:
-            base = stack_report(compare, profile) if compare else from_json(_read_json(baseline))  # type: ignore[arg-type]
+            base = stack_report(compare, profile, catalog=catalog) if compare else from_json(_read_json(baseline))  # type: ignore[arg-type]
             change = diff(base, head)
             if output is Format.json:
                 typer.echo(diff_json(change))
@@ -119,7 +117,7 @@ def cost(
                 typer.echo(diff_text(change, markdown=output is Format.markdown))
             return
     except EXPECTED as error:
-        raise _fail(error) from error
+        raise fail(error) from error
     typer.echo(RENDERERS[output](head))
 
 
@@ -146,9 +144,10 @@ def compare_stacks(
         raise typer.BadParameter("no stack given", param_hint="--stacks")
     try:
         profile = _profile(usage, users, False)
-        reports = [stack_report(name, profile) for name in names]
+        catalog = load_catalog()
+        reports = [stack_report(name, profile, catalog=catalog) for name in names]
     except EXPECTED as error:
-        raise _fail(error) from error
+        raise fail(error) from error
     typer.echo(compare_json(reports) if as_json_output else compare_table(reports, markdown=markdown))
 
 
@@ -164,7 +163,7 @@ def refresh(
     try:
         outcomes = refresh_catalog(cloud.value, directory=catalog_dir, dry_run=dry_run)
     except EXPECTED as error:
-        raise _fail(error) from error
+        raise fail(error) from error
     for o in outcomes:
         if o.status != "unchanged":
             typer.echo(f"{o.status:9} {o.sku} {o.region}: {o.before:g} -> {o.after:g} {o.detail}".rstrip())
@@ -187,5 +186,5 @@ def actual(
     try:
         found = actual_costs(boto3.client("ce", region_name="us-east-1"), stack=stack, month=month)
     except EXPECTED as error:
-        raise _fail(error) from error
+        raise fail(error) from error
     typer.echo(actual_json(found) if as_json_output else actual_text(found))

@@ -17,6 +17,8 @@ Status = Literal["priced", "free", "not priced", "outside"]
 # Which cloud's catalog a type token belongs to.
 CLOUD_PREFIXES = {"aws:": "aws", "azure-native:": "azure", "gcp:": "gcp"}
 
+SECONDS_PER_MONTH = HOURS_PER_MONTH * 3600
+
 
 @dataclass(frozen=True)
 class Component:
@@ -105,6 +107,44 @@ class Context:
         """The resources of `type_` this resource depends on."""
         urns = self.plan.by_urn()
         return [urns[u] for u in self.resource.dependencies if u in urns and urns[u].type == type_]
+
+
+def scaled_instances(
+    ctx: Context,
+    noun: str,
+    prefix: str,
+    *,
+    minimum: int,
+    maximum: int,
+    cpu: float,
+    memory: float,
+    idle_memory_sku: str,
+) -> list[Component]:
+    """Serverless containers billed per vCPU- and GiB-second (Cloud Run, Container Apps), skus `<prefix>.vcpu`,
+    `.memory` and `.requests`. The `minimum` instances hold WebSockets, so they bill at active rates all month
+    (hourly); more up to `maximum` for the profile's peak bill as usage, plus requests. A failover region's idle
+    minimum bills at `<prefix>.vcpu.idle` and `idle_memory_sku`."""
+    usage = ctx.traffic()
+    seconds = minimum * SECONDS_PER_MONTH
+    if not usage:
+        return [
+            ctx.charge(f"{minimum} idle {noun}, vCPU", f"{prefix}.vcpu.idle", seconds * cpu),
+            ctx.charge(f"{minimum} idle {noun}, memory", idle_memory_sku, seconds * memory),
+        ]
+    components = [
+        ctx.charge(f"{minimum} {noun}, vCPU", f"{prefix}.vcpu", seconds * cpu),
+        ctx.charge(f"{minimum} {noun}, memory", f"{prefix}.memory", seconds * memory),
+    ]
+    extra = max(0, min(maximum, usage.instances_needed) - minimum)
+    if extra:
+        seconds = extra * SECONDS_PER_MONTH
+        components.append(ctx.charge(f"{extra} more {noun} at peak, vCPU", f"{prefix}.vcpu", seconds * cpu, "usage"))
+        components.append(
+            ctx.charge(f"{extra} more {noun} at peak, memory", f"{prefix}.memory", seconds * memory, "usage")
+        )
+    requests = (usage.http_requests + usage.connections) / 1e6
+    components.append(ctx.charge("requests", f"{prefix}.requests", requests, "usage"))
+    return components
 
 
 Pricer = Callable[[Context], list[Component]]

@@ -6,11 +6,18 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from infra.cost.engine import Component, Context, NotPriced, free, number_input, pricer, text_input
-from infra.cost.usage import HOURS_PER_MONTH
+from infra.cost.engine import (
+    Component,
+    Context,
+    NotPriced,
+    free,
+    number_input,
+    pricer,
+    scaled_instances,
+    text_input,
+)
 from infra.plan import Resource
 
-SECONDS_PER_MONTH = HOURS_PER_MONTH * 3600
 # How long a migration job runs per deployment (as in infra/cost/azure.py).
 JOB_SECONDS = 120
 # Global forwarding rules one hourly price covers (Cloud Load Balancing bills the first five together).
@@ -113,30 +120,17 @@ def cloud_run(ctx: Context) -> list[Component]:
     usage, plus requests; a failover region's idle minimum bills at idle rates."""
     template = ctx.resource.inputs.get("template") or {}
     scaling = template.get("scaling") or {}
-    minimum = int(scaling.get("minInstanceCount") or 0)
-    maximum = int(scaling.get("maxInstanceCount") or 100)
     cpu, memory = _limits(template)
-    usage = ctx.traffic()
-    seconds = minimum * SECONDS_PER_MONTH
-    if not usage:
-        return [
-            ctx.charge(f"{minimum} idle instances, vCPU", "run.vcpu.idle", seconds * cpu),
-            ctx.charge(f"{minimum} idle instances, memory", "run.memory.idle", seconds * memory),
-        ]
-    components = [
-        ctx.charge(f"{minimum} instances, vCPU", "run.vcpu", seconds * cpu),
-        ctx.charge(f"{minimum} instances, memory", "run.memory", seconds * memory),
-    ]
-    extra = max(0, min(maximum, usage.instances_needed) - minimum)
-    if extra:
-        seconds = extra * SECONDS_PER_MONTH
-        components.append(ctx.charge(f"{extra} more instances at peak, vCPU", "run.vcpu", seconds * cpu, "usage"))
-        components.append(
-            ctx.charge(f"{extra} more instances at peak, memory", "run.memory", seconds * memory, "usage")
-        )
-    requests = (usage.http_requests + usage.connections) / 1e6
-    components.append(ctx.charge("requests", "run.requests", requests, "usage"))
-    return components
+    return scaled_instances(
+        ctx,
+        "instances",
+        "run",
+        minimum=int(scaling.get("minInstanceCount") or 0),
+        maximum=int(scaling.get("maxInstanceCount") or 100),
+        cpu=cpu,
+        memory=memory,
+        idle_memory_sku="run.memory.idle",
+    )
 
 
 @pricer("gcp:compute/globalForwardingRule:GlobalForwardingRule")

@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -24,6 +26,24 @@ class Format(StrEnum):
 
 
 RENDERERS = {Format.table: as_table, Format.json: as_json, Format.dot: as_dot}
+
+
+@contextmanager
+def stack_option() -> Iterator[None]:
+    """Inside, an unknown stack is a usage error of `--stack` (exit 2), not a failed plan. Every command that
+    takes `--stack` (plan, policy, cost, verify) reads it this way."""
+    try:
+        yield
+    except UnknownStack as error:
+        raise typer.BadParameter(str(error), param_hint="--stack") from error
+
+
+def fail(error: object, code: int = 1) -> typer.Exit:
+    """Say `error` on stderr and return the exit to raise: for expected failures (a program that stops, an
+    unreadable file), which need no traceback."""
+    typer.echo(f"error: {error}", err=True)
+    return typer.Exit(code)
+
 
 # One command with options only: a Typer app whose callback does the work, so the host can `add_typer` it.
 app = typer.Typer(add_completion=False, subcommand_metavar="")
@@ -59,16 +79,13 @@ def plan(
         else:
             found = _run(stack or "", load_project(project_dir or ROOT))
     except PlanError as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(1) from error
+        raise fail(error) from error
     typer.echo(RENDERERS[output](found), nl=output is not Format.dot)
 
 
 def _run(stack: str, project: Project) -> Plan:
-    try:
+    with stack_option():
         return run_stack(stack, project=project)
-    except UnknownStack as error:
-        raise typer.BadParameter(str(error), param_hint="--stack") from error
 
 
 def _plan_all(project: Project) -> int:

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from infra.plan.model import Resource
-from infra.verify.materialise import Context, Handler, Outputs
+from infra.verify.materialise import Context, Handler, Outputs, physical_name
 
 
 def _document(value: Any) -> str:
@@ -16,7 +16,7 @@ def _document(value: Any) -> str:
 
 
 def role(context: Context, resource: Resource, inputs: Outputs) -> Outputs:
-    name = inputs.get("name") or resource.outputs.get("name") or resource.name
+    name = physical_name(resource, inputs)
     args: dict[str, Any] = {
         "RoleName": name,
         "AssumeRolePolicyDocument": _document(inputs["assumeRolePolicy"]),
@@ -30,7 +30,7 @@ def role(context: Context, resource: Resource, inputs: Outputs) -> Outputs:
 
 
 def role_policy(context: Context, resource: Resource, inputs: Outputs) -> Outputs:
-    name = inputs.get("name") or resource.outputs.get("name") or resource.name
+    name = physical_name(resource, inputs)
     context.client("iam").put_role_policy(
         RoleName=inputs["role"], PolicyName=name, PolicyDocument=_document(inputs["policy"])
     )
@@ -43,7 +43,7 @@ def role_policy_attachment(context: Context, resource: Resource, inputs: Outputs
 
 
 def cluster(context: Context, resource: Resource, inputs: Outputs) -> Outputs:
-    name = inputs.get("name") or resource.outputs.get("name") or resource.name
+    name = physical_name(resource, inputs)
     settings = inputs.get("settings") or []
     created = context.client("ecs").create_cluster(
         clusterName=name,
@@ -79,7 +79,7 @@ def task_definition(context: Context, resource: Resource, inputs: Outputs) -> Ou
 
 
 def service(context: Context, resource: Resource, inputs: Outputs) -> Outputs:
-    name = inputs.get("name") or resource.outputs.get("name") or resource.name
+    name = physical_name(resource, inputs)
     args: dict[str, Any] = {
         "cluster": inputs["cluster"],
         "serviceName": name,

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from infra.plan.model import Resource
-from infra.verify.materialise import Context, Handler, Outputs
+from infra.verify.materialise import Context, Handler, Outputs, physical_name
 
 # What a database or cache gets as its password where the plan holds none (a preview or an export: secrets
 # there are ciphertext). Only for materialising; nothing checks it.
@@ -30,7 +30,7 @@ def kms_alias(context: Context, resource: Resource, inputs: Outputs) -> Outputs:
 
 
 def rds_subnet_group(context: Context, resource: Resource, inputs: Outputs) -> Outputs:
-    name = inputs.get("name") or resource.outputs.get("name") or resource.name
+    name = physical_name(resource, inputs)
     created = context.client("rds").create_db_subnet_group(
         DBSubnetGroupName=name,
         DBSubnetGroupDescription=inputs.get("description") or "Managed by Pulumi",
@@ -127,7 +127,7 @@ def _endpoint(instance: dict[str, Any]) -> Outputs:
 
 
 def cache_subnet_group(context: Context, resource: Resource, inputs: Outputs) -> Outputs:
-    name = inputs.get("name") or resource.outputs.get("name") or resource.name
+    name = physical_name(resource, inputs)
     created = context.client("elasticache").create_cache_subnet_group(
         CacheSubnetGroupName=name,
         CacheSubnetGroupDescription=inputs.get("description") or "Managed by Pulumi",
@@ -228,7 +228,7 @@ def dynamodb_table(context: Context, resource: Resource, inputs: Outputs) -> Out
 
 
 def secret(context: Context, resource: Resource, inputs: Outputs) -> Outputs:
-    name = inputs.get("name") or resource.outputs.get("name") or resource.name
+    name = physical_name(resource, inputs)
     args: dict[str, Any] = {"Name": name, "Tags": context.tag_list()}
     for pulumi_name, api in (("description", "Description"), ("kmsKeyId", "KmsKeyId")):
         if inputs.get(pulumi_name):
@@ -247,7 +247,7 @@ def secret_version(context: Context, resource: Resource, inputs: Outputs) -> Out
 
 def log_group(context: Context, resource: Resource, inputs: Outputs) -> Outputs:
     logs = context.client("logs")
-    name = inputs.get("name") or resource.outputs.get("name") or resource.name
+    name = physical_name(resource, inputs)
     args: dict[str, Any] = {"logGroupName": name, "tags": context.tags}
     if inputs.get("kmsKeyId"):
         args["kmsKeyId"] = inputs["kmsKeyId"]

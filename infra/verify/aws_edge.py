@@ -7,7 +7,7 @@ import hashlib
 from typing import Any
 
 from infra.plan.model import Resource
-from infra.verify.materialise import Context, Handler, Outputs, Unmaterialisable
+from infra.verify.materialise import Context, Handler, Outputs, Unmaterialisable, physical_name
 
 RECORD_TYPE = "aws:route53/record:Record"
 
@@ -26,7 +26,7 @@ def certificate(context: Context, resource: Resource, inputs: Outputs) -> Output
 
 def load_balancer(context: Context, resource: Resource, inputs: Outputs) -> Outputs:
     elbv2 = context.client("elbv2")
-    name = inputs.get("name") or resource.outputs.get("name") or resource.name
+    name = physical_name(resource, inputs)
     created = elbv2.create_load_balancer(
         Name=name,
         Subnets=inputs["subnets"],
@@ -74,7 +74,7 @@ def _access_logs(settings: Outputs) -> dict[str, Any]:
 
 
 def target_group(context: Context, resource: Resource, inputs: Outputs) -> Outputs:
-    name = inputs.get("name") or resource.outputs.get("name") or resource.name
+    name = physical_name(resource, inputs)
     check = inputs.get("healthCheck") or {}
     args: dict[str, Any] = {
         "Name": name,

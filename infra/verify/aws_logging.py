@@ -8,15 +8,11 @@ from typing import Any
 
 from infra.plan.model import Resource
 from infra.verify.aws_serverless import resolve_segments
-from infra.verify.materialise import Context, Handler, Outputs
-
-
-def _name(resource: Resource, inputs: Outputs, key: str = "name") -> str:
-    return str(inputs.get(key) or resource.outputs.get(key) or resource.name)
+from infra.verify.materialise import Context, Handler, Outputs, physical_name
 
 
 def bucket(context: Context, resource: Resource, inputs: Outputs) -> Outputs:
-    name = _name(resource, inputs, "bucket")
+    name = physical_name(resource, inputs, "bucket")
     s3 = context.client("s3")
     args: dict[str, Any] = {"Bucket": name}
     # us-east-1 is S3's default location and the API refuses it as a constraint.
@@ -132,7 +128,7 @@ ALARM_FIELDS = {
 
 def metric_alarm(context: Context, resource: Resource, inputs: Outputs) -> Outputs:
     cloudwatch = context.client("cloudwatch")
-    name = _name(resource, inputs)
+    name = physical_name(resource, inputs)
     args: dict[str, Any] = {api: inputs[p] for p, api in ALARM_FIELDS.items() if inputs.get(p) is not None}
     dimensions = inputs.get("dimensions") or {}
     args |= {"AlarmName": name, "Tags": context.tag_list()}
@@ -143,7 +139,7 @@ def metric_alarm(context: Context, resource: Resource, inputs: Outputs) -> Outpu
 
 
 def topic(context: Context, resource: Resource, inputs: Outputs) -> Outputs:
-    name = _name(resource, inputs)
+    name = physical_name(resource, inputs)
     attributes = {"KmsMasterKeyId": inputs["kmsMasterKeyId"]} if inputs.get("kmsMasterKeyId") else {}
     arn = context.client("sns").create_topic(Name=name, Attributes=attributes, Tags=context.tag_list())["TopicArn"]
     return {"id": arn, "arn": arn, "name": name}
@@ -157,7 +153,7 @@ def subscription(context: Context, resource: Resource, inputs: Outputs) -> Outpu
 
 
 def repository(context: Context, resource: Resource, inputs: Outputs) -> Outputs:
-    name = _name(resource, inputs)
+    name = physical_name(resource, inputs)
     args: dict[str, Any] = {"repositoryName": name, "tags": context.tag_list()}
     if inputs.get("imageTagMutability"):
         args["imageTagMutability"] = inputs["imageTagMutability"]
@@ -225,7 +221,7 @@ def _target_tracking(config: Outputs, context: Context) -> dict[str, Any]:
 
 
 def scaling_policy(context: Context, resource: Resource, inputs: Outputs) -> Outputs:
-    name = _name(resource, inputs)
+    name = physical_name(resource, inputs)
     args: dict[str, Any] = {
         "PolicyName": name,
         "ServiceNamespace": inputs["serviceNamespace"],

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from infra.plan.model import Resource
-from infra.verify.materialise import Context, Handler, Outputs
+from infra.verify.materialise import Context, Handler, Outputs, physical_name
 
 
 def _tag(context: Context, resource_id: str) -> None:
@@ -127,7 +127,7 @@ def vpc_endpoint(context: Context, resource: Resource, inputs: Outputs) -> Outpu
 
 def security_group(context: Context, resource: Resource, inputs: Outputs) -> Outputs:
     ec2 = context.client("ec2")
-    name = inputs.get("name") or resource.outputs.get("name") or resource.name
+    name = physical_name(resource, inputs)
     args = {"GroupName": name, "Description": inputs.get("description") or "Managed by Pulumi"}
     if inputs.get("vpcId"):
         args["VpcId"] = inputs["vpcId"]

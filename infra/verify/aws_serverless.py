@@ -11,7 +11,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from infra.plan.model import Resource
-from infra.verify.materialise import Context, Handler, Outputs, Unmaterialisable
+from infra.verify.materialise import Context, Handler, Outputs, Unmaterialisable, physical_name
 
 # What a function gets as its code when the plan's archive cannot be read (a package not built yet, a preview
 # or an export, which hold no archive contents). Only for materialising: nothing runs it.
@@ -167,7 +167,7 @@ FUNCTION_FIELDS = {
 def function(context: Context, resource: Resource, inputs: Outputs) -> Outputs:
     """A Lambda function, created but never run; reserved concurrency is set after, as the provider does."""
     client = context.client("lambda")
-    name = inputs.get("name") or resource.outputs.get("name") or resource.name
+    name = physical_name(resource, inputs)
     args: dict[str, Any] = {api: inputs[p] for p, api in FUNCTION_FIELDS.items() if inputs.get(p) is not None}
     args |= {"FunctionName": name, "Code": {"ZipFile": _code(context, resource, inputs.get("code"))}}
     args["Tags"] = context.tags

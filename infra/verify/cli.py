@@ -16,7 +16,8 @@ import boto3
 import botocore.exceptions
 import typer
 
-from infra.plan.config import UnknownStack, load_project, stack_config
+from infra.plan.cli import fail, stack_option
+from infra.plan.config import load_project, stack_config
 from infra.plan.model import PlanError
 from infra.plan.run import run_stack
 from infra.verify.checks import Finding, verify
@@ -65,8 +66,7 @@ def verify_command(
         else:
             findings = _online(stack, regions, profile=profile, endpoint_url=endpoint_url)
     except (PlanError, MaterialiseError) as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(1) from error
+        raise fail(error) from error
     elapsed = time.perf_counter() - started
     render = _json if output is Format.json else _table
     typer.echo(render(stack, findings, materialised, elapsed))
@@ -76,10 +76,8 @@ def verify_command(
 def _regions(stack: str, given: list[str]) -> list[str]:
     """The regions asked for, else the stack file's `aws:region` and `parley:secondaryRegion`."""
     project = load_project()
-    try:
+    with stack_option():
         values = stack_config(project, stack).values
-    except UnknownStack as error:
-        raise typer.BadParameter(str(error), param_hint="--stack") from error
     if given:
         return list(dict.fromkeys(given))
     found = [values.get("aws:region"), values.get(f"{project.name}:secondaryRegion")]
@@ -95,17 +93,15 @@ def _online(stack: str, regions: list[str], *, profile: str | None, endpoint_url
     except botocore.exceptions.ProfileNotFound as error:
         raise typer.BadParameter(str(error), param_hint="--profile") from error
     if session.get_credentials() is None:
-        typer.echo(
-            "error: no AWS credentials: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, give --profile, "
+        raise fail(
+            "no AWS credentials: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, give --profile, "
             "or use --offline",
-            err=True,
+            2,
         )
-        raise typer.Exit(2)
     try:
         return verify(stack, clients=Clients(session, endpoint_url), regions=regions)
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as error:
-        typer.echo(f"error: AWS refused or could not be reached: {error}", err=True)
-        raise typer.Exit(2) from error
+        raise fail(f"AWS refused or could not be reached: {error}", 2) from error
 
 
 @contextmanager

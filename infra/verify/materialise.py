@@ -105,6 +105,11 @@ class Context:
 Handler = Callable[[Context, Resource, Outputs], Outputs]
 
 
+def physical_name(resource: Resource, inputs: Outputs, key: str = "name") -> str:
+    """The name the resource is created under: its input `key`, else its planned output, else its logical name."""
+    return str(inputs.get(key) or resource.outputs.get(key) or resource.name)
+
+
 def handlers() -> dict[str, Handler]:
     """Every resource type materialise knows, by type token."""
     # Imported here: the handler modules import this one for `Context`.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from policies.model import ResourceView
-from policies.props import as_dict, as_list, get, is_false, is_true, is_unknown, json_list
+from policies.props import as_dict, as_list, get, is_false, is_off, is_true, is_unknown, json_list
 from policies.registry import resource_rule
 
 RDS = ("aws:rds/instance:Instance", "aws:rds/cluster:Cluster")
@@ -36,10 +36,9 @@ def rds_not_public(view: ResourceView) -> list[str]:
     remediation="Set storageEncrypted=True with a customer-managed kmsKeyId (needs a new instance or a snapshot copy).",
 )
 def rds_encrypted(view: ResourceView) -> list[str]:
-    encrypted = view.props.get("storageEncrypted")
-    if is_unknown(encrypted) or is_true(encrypted):
-        return []
-    return ["storageEncrypted is not true: data, snapshots and replicas are stored in clear"]
+    if is_off(view.props.get("storageEncrypted")):
+        return ["storageEncrypted is not true: data, snapshots and replicas are stored in clear"]
+    return []
 
 
 @resource_rule(
@@ -67,12 +66,7 @@ def rds_backups(view: ResourceView) -> list[str]:
     prod_only=True,
 )
 def rds_multi_az(view: ResourceView) -> list[str]:
-    multi_az = view.props.get("multiAz")
-    return (
-        []
-        if is_unknown(multi_az) or is_true(multi_az)
-        else ["multiAz is not true in prod: one zone's outage stops chat"]
-    )
+    return ["multiAz is not true in prod: one zone's outage stops chat"] if is_off(view.props.get("multiAz")) else []
 
 
 @resource_rule(
@@ -86,7 +80,7 @@ def rds_multi_az(view: ResourceView) -> list[str]:
 )
 def rds_deletion_protection(view: ResourceView) -> list[str]:
     problems = []
-    if not is_true(view.props.get("deletionProtection")) and not is_unknown(view.props.get("deletionProtection")):
+    if is_off(view.props.get("deletionProtection")):
         problems.append("deletionProtection is not true in prod")
     if is_true(view.props.get("skipFinalSnapshot")):
         problems.append("skipFinalSnapshot is true in prod: deleting the database deletes its data")
@@ -105,7 +99,7 @@ def rds_deletion_protection(view: ResourceView) -> list[str]:
 def redis_tls_auth(view: ResourceView) -> list[str]:
     props = view.props
     problems = []
-    if not is_true(props.get("transitEncryptionEnabled")) and not is_unknown(props.get("transitEncryptionEnabled")):
+    if is_off(props.get("transitEncryptionEnabled")):
         problems.append("transitEncryptionEnabled is not true: traffic and the AUTH token cross the network in clear")
     elif props.get("transitEncryptionMode") == "preferred":
         problems.append("transitEncryptionMode is 'preferred': clients may still connect without TLS")
@@ -123,8 +117,7 @@ def redis_tls_auth(view: ResourceView) -> list[str]:
     remediation="Set atRestEncryptionEnabled=True, with a customer-managed kmsKeyId.",
 )
 def redis_encrypted_at_rest(view: ResourceView) -> list[str]:
-    value = view.props.get("atRestEncryptionEnabled")
-    return [] if is_unknown(value) or is_true(value) else ["atRestEncryptionEnabled is not true"]
+    return ["atRestEncryptionEnabled is not true"] if is_off(view.props.get("atRestEncryptionEnabled")) else []
 
 
 @resource_rule(
@@ -212,8 +205,7 @@ def lb_access_logs(view: ResourceView) -> list[str]:
 def lb_drop_invalid_headers(view: ResourceView) -> list[str]:
     if view.props.get("loadBalancerType", "application") != "application":
         return []
-    value = view.props.get("dropInvalidHeaderFields")
-    return [] if is_unknown(value) or is_true(value) else ["dropInvalidHeaderFields is not true"]
+    return ["dropInvalidHeaderFields is not true"] if is_off(view.props.get("dropInvalidHeaderFields")) else []
 
 
 @resource_rule(
@@ -271,9 +263,7 @@ def dynamodb_pitr(view: ResourceView) -> list[str]:
 )
 def s3_block_public_access(view: ResourceView) -> list[str]:
     keys = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
-    return [
-        f"{key} is not true" for key in keys if not is_true(view.props.get(key)) and not is_unknown(view.props.get(key))
-    ]
+    return [f"{key} is not true" for key in keys if is_off(view.props.get(key))]
 
 
 @resource_rule(
@@ -310,8 +300,7 @@ def ecs_non_root_read_only(view: ResourceView) -> list[str]:
 def kms_rotation(view: ResourceView) -> list[str]:
     if view.props.get("customerMasterKeySpec", "SYMMETRIC_DEFAULT") != "SYMMETRIC_DEFAULT":
         return []  # AWS rotates only symmetric keys.
-    value = view.props.get("enableKeyRotation")
-    return [] if is_unknown(value) or is_true(value) else ["enableKeyRotation is not true"]
+    return ["enableKeyRotation is not true"] if is_off(view.props.get("enableKeyRotation")) else []
 
 
 @resource_rule(

@@ -4,7 +4,7 @@ labels. Property names are pulumi-gcp's engine (camelCase) names."""
 from __future__ import annotations
 
 from policies.model import ResourceView
-from policies.props import WORLD, as_dict, as_list, get, is_false, is_true, is_unknown, port_ranges
+from policies.props import WORLD, as_dict, as_list, get, is_false, is_off, is_true, is_unknown, port_ranges
 from policies.registry import resource_rule
 
 FIREWALL = "gcp:compute/firewall:Firewall"
@@ -112,7 +112,7 @@ def sql_backups(view: ResourceView) -> list[str]:
     return [
         f"settings.backupConfiguration.{key} is not true"
         for key in ("enabled", "pointInTimeRecoveryEnabled")
-        if not is_true(backup.get(key)) and not is_unknown(backup.get(key))
+        if is_off(backup.get(key))
     ]
 
 
