@@ -14,7 +14,6 @@ from functools import cache
 from pathlib import Path
 
 import pytest
-import yaml
 
 from infra.aws.config import AWS_KEYS, load
 from infra.aws.tags import TAG_KEYS
@@ -23,6 +22,7 @@ from infra.plan.values import reveal
 from infra.stack_config import StackConfig
 from tests.support.plans import assert_counts, config_of, named, of_type, planned, refusal, stacks_of, walk
 from tests.support.sdk_inputs import sdk_problems
+from tests.support.targets import assert_components_name_their_children, assert_settings_declared, plain_copies
 
 ROOT = Path(__file__).resolve().parents[2]
 AWS_STACKS = stacks_of("aws")
@@ -358,19 +358,7 @@ def test_no_secret_value_appears_outside_a_pulumi_secret(stack: str, plans: dict
     plan = plans[stack]
     generated = [r.outputs["result"].value for r in of_type(plan, "RandomPassword")]
     assert len(generated) == 2 + len(regions_of(plan)) and all(len(value) >= 40 for value in generated)
-    plain = [
-        (r.name, path)
-        for r in plan.resources
-        for part in (r.inputs, r.outputs)
-        for path, leaf in walk(part)
-        if isinstance(leaf, str) and any(g in leaf for g in generated)
-    ]
-    plain += [
-        ("stack outputs", path)
-        for path, leaf in walk(plan.outputs)
-        if isinstance(leaf, str | Secret) and any(g in str(reveal(leaf)) for g in generated)
-    ]
-    assert plain == []
+    assert plain_copies(plan, generated) == []
     # The check can fail: the values are there, inside the secrets.
     versions = [reveal(r.inputs["secretString"]) for r in of_type(plan, "SecretVersion")]
     assert all(any(g in version for version in versions) for g in generated)
@@ -422,16 +410,7 @@ def test_images_and_autoscaling(stack: str, plans: dict[str, Plan]) -> None:
 
 @pytest.mark.parametrize("stack", AWS_STACKS)
 def test_components_are_typed_and_name_their_children(stack: str, plans: dict[str, Plan]) -> None:
-    plan = plans[stack]
-    by_urn = plan.by_urn()
-    root = plan.one("parley:aws:Parley")
-    assert root.name == "parley"
-    for resource in plan.resources:
-        parent = by_urn.get(resource.parent)
-        if resource is root:
-            continue
-        assert parent is not None and parent.type.startswith("parley:aws:"), resource.name
-        assert resource.name.startswith(f"{parent.name}-"), resource.name
+    assert_components_name_their_children(plans[stack], "aws")
 
 
 @pytest.mark.parametrize("stack", AWS_STACKS)
@@ -516,12 +495,7 @@ def test_a_promoted_replica_is_declared_standalone() -> None:
 
 
 def test_pulumi_yaml_declares_every_setting_the_aws_target_reads() -> None:
-    schema = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"]
-    assert AWS_KEYS <= schema.keys()
-    assert all(schema[key].get("description") for key in AWS_KEYS)
-    for stack in AWS_STACKS:
-        keys = config_of(stack)
-        assert {k.removeprefix("parley:") for k in keys if k.startswith("parley:")} <= AWS_KEYS, stack
+    assert_settings_declared(AWS_KEYS, AWS_STACKS)
 
 
 @pytest.mark.parametrize("stack", AWS_STACKS)

@@ -15,7 +15,6 @@ from functools import cache
 from pathlib import Path
 
 import pytest
-import yaml
 
 from app.settings import Settings
 from infra.azure.access import ROLE_IDS
@@ -26,6 +25,7 @@ from infra.plan.values import reveal
 from infra.stack_config import StackConfig
 from tests.support.plans import assert_counts, config_of, of_type, planned, refusal, stacks_of, walk
 from tests.support.sdk_inputs import sdk_problems
+from tests.support.targets import assert_components_name_their_children, assert_settings_declared, plain_copies
 
 ROOT = Path(__file__).resolve().parents[2]
 AZURE_STACKS = stacks_of("azure")
@@ -100,16 +100,7 @@ def _takes_tags(type_: str) -> bool:
 
 @pytest.mark.parametrize("stack", AZURE_STACKS)
 def test_components_are_typed_and_name_their_children(stack: str, plans: dict[str, Plan]) -> None:
-    plan = plans[stack]
-    by_urn = plan.by_urn()
-    root = plan.one("parley:azure:Parley")
-    assert root.name == "parley"
-    for resource in plan.resources:
-        if resource is root:
-            continue
-        parent = by_urn.get(resource.parent)
-        assert parent is not None and parent.type.startswith("parley:azure:"), resource.name
-        assert resource.name.startswith(f"{parent.name}-"), resource.name
+    assert_components_name_their_children(plans[stack], "azure")
 
 
 @pytest.mark.parametrize("stack", AZURE_STACKS)
@@ -415,19 +406,7 @@ def test_no_secret_value_appears_outside_a_pulumi_secret(stack: str, plans: dict
         generated.append(keys["primarySharedKey"])
     assert len(generated) == 2 + 2 * len(LOCATIONS[stack]) and all(len(value) >= 40 for value in generated)
     fragments = generated + [g.replace("/", "%2F").replace("+", "%2B") for g in generated]
-    plain = [
-        (r.name, path)
-        for r in plan.resources
-        for part in (r.inputs, r.outputs)
-        for path, leaf in walk(part)
-        if isinstance(leaf, str) and any(g in leaf for g in fragments)
-    ]
-    plain += [
-        ("stack outputs", path)
-        for path, leaf in walk(plan.outputs)
-        if isinstance(leaf, str | Secret) and any(g in str(reveal(leaf)) for g in fragments)
-    ]
-    assert plain == []
+    assert plain_copies(plan, fragments) == []
     # The check can fail: the values are there, inside the secrets (the Redis key URL-escaped in its URL).
     stored = [reveal(r.inputs["properties"]["value"]) for r in of_type(plan, "keyvault:Secret")]
     stored += [
@@ -528,9 +507,4 @@ def test_a_promoted_replica_is_declared_as_a_redundant_primary() -> None:
 
 
 def test_pulumi_yaml_declares_every_setting_the_azure_target_reads() -> None:
-    schema = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"]
-    assert AZURE_KEYS <= schema.keys()
-    assert all(schema[key].get("description") for key in AZURE_KEYS)
-    for stack in AZURE_STACKS:
-        keys = config_of(stack)
-        assert {k.removeprefix("parley:") for k in keys if k.startswith("parley:")} <= AZURE_KEYS, stack
+    assert_settings_declared(AZURE_KEYS, AZURE_STACKS)

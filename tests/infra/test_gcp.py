@@ -22,6 +22,7 @@ from infra.plan.values import reveal
 from infra.stack_config import StackConfig
 from tests.support.plans import assert_counts, config_of, named, of_type, planned, refusal, stacks_of, walk
 from tests.support.sdk_inputs import sdk_problems
+from tests.support.targets import assert_components_name_their_children, assert_settings_declared, plain_copies
 
 ROOT = Path(__file__).resolve().parents[2]
 GCP_STACKS = stacks_of("gcp")
@@ -296,17 +297,7 @@ def test_no_secret_value_appears_outside_a_pulumi_secret(stack: str, plans: dict
     generated = [r.outputs["result"].value for r in of_type(plan, "RandomPassword")]
     generated += [r.outputs["authString"].value for r in of_type(plan, "redis/instance:Instance")]
     assert len(generated) == 2 + len(REGIONS[stack]) and all(len(value) >= 32 for value in generated)
-    plain = [
-        (r.name, path)
-        for r in plan.resources
-        for part in (r.inputs, r.outputs)
-        for path, leaf in walk(part)
-        if isinstance(leaf, str) and any(g in leaf for g in generated)
-    ]
-    plain += [
-        ("stack outputs", path) for path, leaf in walk(plan.outputs) if any(g in str(reveal(leaf)) for g in generated)
-    ]
-    assert plain == []
+    assert plain_copies(plan, generated) == []
     # The check can fail: the values are there, inside the secrets.
     versions = [reveal(r.inputs["secretData"]) for r in of_type(plan, "SecretVersion")]
     assert all(any(g in version for version in versions) for g in generated)
@@ -314,16 +305,7 @@ def test_no_secret_value_appears_outside_a_pulumi_secret(stack: str, plans: dict
 
 @pytest.mark.parametrize("stack", GCP_STACKS)
 def test_components_are_typed_and_name_their_children(stack: str, plans: dict[str, Plan]) -> None:
-    plan = plans[stack]
-    by_urn = plan.by_urn()
-    root = plan.one("parley:gcp:Parley")
-    assert root.name == "parley"
-    for resource in plan.resources:
-        if resource is root:
-            continue
-        parent = by_urn.get(resource.parent)
-        assert parent is not None and parent.type.startswith("parley:gcp:"), resource.name
-        assert resource.name.startswith(f"{parent.name}-"), resource.name
+    assert_components_name_their_children(plans[stack], "gcp")
 
 
 @pytest.mark.parametrize("stack", GCP_STACKS)
@@ -403,12 +385,7 @@ def test_a_promoted_replica_is_declared_standalone_with_backups() -> None:
 
 
 def test_pulumi_yaml_declares_every_setting_the_gcp_target_reads() -> None:
-    schema = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"]
-    assert GCP_KEYS <= schema.keys()
-    assert all(schema[key].get("description") for key in GCP_KEYS)
-    for stack in GCP_STACKS:
-        keys = config_of(stack)
-        assert {k.removeprefix("parley:") for k in keys if k.startswith("parley:")} <= GCP_KEYS, stack
+    assert_settings_declared(GCP_KEYS, GCP_STACKS)
 
 
 def test_parley_plan_shows_a_gcp_stack() -> None:
